@@ -1,0 +1,13 @@
+/* descent — optimization for deep learning, in C. One include for the whole library. */
+#ifndef DESCENT_H
+#define DESCENT_H
+
+#include "descent/error.h"
+#include "descent/gradcheck.h"
+#include "descent/graph.h"
+#include "descent/ops.h"
+#include "descent/rng.h"
+#include "descent/runtime.h"
+#include "descent/tensor.h"
+
+#endif

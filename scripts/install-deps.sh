@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what descent's build, tests, benchmarks and demo need on Debian, if missing.
+set -euo pipefail
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for p in build-essential cmake pkg-config libopenblas-dev zlib1g-dev gnuplot-nox; do
+  have "$p" || need+=("$p")
+done
+if [ "${DSC_BENCH_DEPS:-0}" = 1 ]; then
+  for p in python3-torch python3-numpy; do have "$p" || need+=("$p"); done
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-deps: installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
