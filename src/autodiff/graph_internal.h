@@ -136,12 +136,26 @@ struct dsc_graph {
 
     int checkpoint_segments; /* requested: 0 off, -1 auto */
     int n_segments;
+
+    /* Problems found by kernels during a pass (forward kernels cannot return a status, e.g.
+     * an embedding index out of range): the first one is kept here (dsc_graph_run_error) and
+     * dsc_graph_forward / dsc_graph_jvp / dsc_graph_per_example_grads return it. */
+    dsc_status run_status;
+    char run_error[256];
 };
 
 /* Add an op node: checks inputs, copies attr (may be NULL), runs op->infer. */
 dsc_id dsc_graph_add_op(dsc_graph *g, const dsc_op *op, int n_in, const dsc_id *in, const dsc_attr *attr);
 /* Record a building error on the graph (sticky) and return -1. */
 dsc_id dsc_graph_fail(dsc_graph *g, dsc_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Record a problem met by a kernel during a pass (first one wins; call outside parallel
+ * regions). The pass finishes; the public entry point then returns `code` with the message. */
+void dsc_graph_run_error(dsc_graph *g, dsc_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif

@@ -1,6 +1,8 @@
 /* Running a compiled graph: forward, reverse mode (with gradient checkpointing), forward
  * mode, Hessian-vector products and per-example gradients. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +114,26 @@ void dsc_graph_set_forward_counter(dsc_graph *g, uint64_t c) { g->forward_counte
 
 /* ---- forward -------------------------------------------------------------------- */
 
+void dsc_graph_run_error(dsc_graph *g, dsc_status code, const char *fmt, ...)
+{
+    if (g->run_status != DSC_OK)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->run_error, sizeof g->run_error, fmt, ap);
+    va_end(ap);
+    g->run_status = code;
+}
+
+/* Status of the kernels of the last pass (see dsc_graph_run_error). */
+static dsc_status run_result(dsc_graph *g)
+{
+    if (g->run_status == DSC_OK)
+        return DSC_OK;
+    g->forward_done = 0;
+    return DSC_ERROR(g->run_status, "%s", g->run_error);
+}
+
 static void run_forward(dsc_graph *g, int with_tangents)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -132,9 +154,10 @@ dsc_status dsc_graph_forward(dsc_graph *g)
      * checkpointed recompute during backward sees the same value as the forward did. */
     if (g->training)
         g->forward_counter++;
+    g->run_status = DSC_OK;
     run_forward(g, 0);
     g->forward_done = 1;
-    return DSC_OK;
+    return run_result(g);
 }
 
 float dsc_graph_loss(const dsc_graph *g)
@@ -332,9 +355,10 @@ dsc_status dsc_graph_jvp(dsc_graph *g, const float *param_tangent)
     g->recomputing = 0;
     if (g->training)
         g->forward_counter++;
+    g->run_status = DSC_OK;
     run_forward(g, 1);
     g->forward_done = 1;
-    return DSC_OK;
+    return run_result(g);
 }
 
 dsc_status dsc_graph_hvp(dsc_graph *g, const float *v, float *hv)
@@ -407,6 +431,7 @@ dsc_status dsc_graph_per_example_grads(dsc_graph *g, float *out)
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].kind == DSC_NODE_PARAM)
             g->nodes[i].grad = g->grads + g->nodes[i].flat_offset;
+    DSC_TRY(run_result(g));
     float *scale = g->scratch_capacity >= B ? g->scratch : NULL;
     float stack_scale[256];
     float *heap = NULL;
