@@ -34,4 +34,27 @@ void dsc_reduce_layout(const dsc_shape *in, uint32_t mask, dsc_reduce_layout_t *
         }                                                                \
     } while (0)
 
+/* A tensor seen as [outer, K, inner] around one axis: element (o, k, i) sits at
+ * (o * K + k) * inner + i and fibre f = o * inner + i is the output index of a reduction
+ * over that axis (keepdim or not). */
+typedef struct dsc_axis_split_t {
+    int64_t outer, K, inner;
+} dsc_axis_split_t;
+
+static inline dsc_axis_split_t dsc_axis_split(const dsc_shape *s, int axis)
+{
+    dsc_axis_split_t a = {1, s->dim[axis], 1};
+    for (int d = 0; d < axis; d++)
+        a.outer *= s->dim[d];
+    for (int d = axis + 1; d < s->ndim; d++)
+        a.inner *= s->dim[d];
+    return a;
+}
+
+/* Offset of the first element of fibre f (its elements are strided by a.inner). */
+static inline int64_t dsc_fibre_start(const dsc_axis_split_t *a, int64_t f)
+{
+    return (f / a->inner) * a->K * a->inner + f % a->inner;
+}
+
 #endif
