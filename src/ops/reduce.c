@@ -8,8 +8,8 @@
  *   Given a the op is linear: VJP x.grad[a] += g, JVP y' = x'[a], no R-op term (the
  *   derivative of a piecewise-constant selection is zero almost everywhere).
  * argmax: the index a as float (exact up to 2^24), no gradient.
- * logsumexp: y = m + log sum_k exp(x_k - m), m = max_k x_k (stable for large x).
- *   s_k = exp(x_k - y) (softmax).  VJP x.grad += g s;  JVP y' = sum_k s_k x'_k;
+ * logsumexp: y = m + log S, S = sum_k exp(x_k - m), m = max_k x_k (stable for large x).
+ *   s_k = exp(x_k - m) / S (softmax; m and S saved in n->aux).  VJP x.grad += g s;  JVP y' = sum_k s_k x'_k;
  *   R-op x.grad_tangent += g s (x' - sum_k s_k x'_k)  (ds = s * (x' - <s, x'>)).
  * var: mu = mean x, y = sum (x - mu)^2 / max(0, N - correction) (torch.var(correction=...);
  *   correction 1 = unbiased, the torch default; N - correction <= 0 gives inf/nan like torch).
@@ -284,7 +284,7 @@ static dsc_status axis_infer(dsc_graph *g, dsc_node *n)
         return DSC_ERROR(DSC_ERR_SHAPE, "%s: axis %d has %lld elements; indices above 2^24 are not exact in float",
                          n->op->name, axis, (long long)in->dim[a]);
     DSC_TRY(dsc_reduce_plan(n, in, 1, &a, (int)n->attr.i[1]));
-    n->aux_size = (kind == AX_MAX || kind == AX_MIN) ? dsc_numel(n) : 0;
+    n->aux_size = (kind == AX_MAX || kind == AX_MIN) ? dsc_numel(n) : kind == AX_LSE ? 2 * dsc_numel(n) : 0;
     return DSC_OK;
 }
 
@@ -362,9 +362,11 @@ static void extremum_jvp(dsc_graph *g, dsc_node *n)
         ty[f] = tx[dsc_fibre_start(&a, f) + (int64_t)idx[f] * a.inner];
 }
 
-/* logsumexp of the fibre at p; the shift is the max (0 when it is infinite, so that
- * all -inf gives -inf and any +inf gives +inf instead of NaN). Sequential sum. */
-static float fibre_lse(const float *p, int64_t K, int64_t st)
+/* logsumexp of the fibre at p; the shift m is the max (0 when it is infinite, so that all
+ * -inf gives -inf and any +inf gives +inf instead of NaN). Sequential sum. Saves m and
+ * S = sum_k exp(x_k - m): the softmax s_k = exp(x_k - m) / S is then accurate even where y
+ * is large (exp(x_k - y) would lose the low bits of y: float ulp at 1000 is 6e-5). */
+static float fibre_lse(const float *p, int64_t K, int64_t st, float *shift_out, float *sum_out)
 {
     float m = p[0];
     for (int64_t k = 1; k < K; k++)
@@ -374,24 +376,26 @@ static float fibre_lse(const float *p, int64_t K, int64_t st)
     float s = 0.0f;
     for (int64_t k = 0; k < K; k++)
         s += expf(p[k * st] - shift);
+    *shift_out = shift;
+    *sum_out = s;
     return shift + logf(s);
 }
 
+/* aux = [shift (F floats), S (F floats)]. */
 static void lse_forward(dsc_graph *g, dsc_node *n)
 {
     const dsc_node *x = dsc_in(g, n, 0);
     dsc_axis_split_t a = axis_split_of(g, n);
     int64_t F = a.outer * a.inner;
     const float *xv = x->value;
-    float *y = n->value;
+    float *y = n->value, *sh = n->aux, *S = n->aux + F;
 #pragma omp parallel for schedule(static) if (F * a.K > 32768)
     for (int64_t f = 0; f < F; f++)
-        y[f] = fibre_lse(xv + dsc_fibre_start(&a, f), a.K, a.inner);
+        y[f] = fibre_lse(xv + dsc_fibre_start(&a, f), a.K, a.inner, &sh[f], &S[f]);
 }
 
-/* s_k = exp(x_k - y); 0 when y = -inf (every x_k = -inf: no gradient, as the limit of a
- * softmax is undefined there). */
-static inline float lse_soft(float x, float y) { return y > -INFINITY ? expf(x - y) : 0.0f; }
+/* s_k = exp(x_k - m) / S; 0 when S = 0 (every x_k = -inf: the softmax has no limit there). */
+static inline float lse_soft(float x, float m, float S) { return S > 0.0f ? expf(x - m) / S : 0.0f; }
 
 static void lse_vjp(dsc_graph *g, dsc_node *n)
 {
@@ -400,25 +404,26 @@ static void lse_vjp(dsc_graph *g, dsc_node *n)
         return;
     dsc_axis_split_t a = axis_split_of(g, n);
     int64_t F = a.outer * a.inner;
-    const float *xv = x->value, *y = n->value, *gy = n->grad;
+    const float *xv = x->value, *sh = n->aux, *S = n->aux + F, *gy = n->grad;
     float *gx = x->grad;
 #pragma omp parallel for schedule(static) if (F * a.K > 32768)
     for (int64_t f = 0; f < F; f++) {
         int64_t s0 = dsc_fibre_start(&a, f);
         for (int64_t k = 0; k < a.K; k++) {
             int64_t i = s0 + k * a.inner;
-            gx[i] += gy[f] * lse_soft(xv[i], y[f]);
+            gx[i] += gy[f] * lse_soft(xv[i], sh[f], S[f]);
         }
     }
 }
 
-/* <s, x'> over fibre f. */
-static inline float lse_dot(const dsc_axis_split_t *a, int64_t s0, const float *xv, float y, const float *tx)
+/* <s, x'> over fibre f (sequential). */
+static inline float lse_dot(const dsc_axis_split_t *a, int64_t s0, const float *xv, float m, float S,
+                            const float *tx)
 {
     float d = 0.0f;
     for (int64_t k = 0; k < a->K; k++) {
         int64_t i = s0 + k * a->inner;
-        d += lse_soft(xv[i], y) * tx[i];
+        d += lse_soft(xv[i], m, S) * tx[i];
     }
     return d;
 }
@@ -428,11 +433,11 @@ static void lse_jvp(dsc_graph *g, dsc_node *n)
     const dsc_node *x = dsc_in(g, n, 0);
     dsc_axis_split_t a = axis_split_of(g, n);
     int64_t F = a.outer * a.inner;
-    const float *xv = x->value, *tx = x->tangent, *y = n->value;
+    const float *xv = x->value, *tx = x->tangent, *sh = n->aux, *S = n->aux + F;
     float *ty = n->tangent;
 #pragma omp parallel for schedule(static) if (F * a.K > 32768)
     for (int64_t f = 0; f < F; f++)
-        ty[f] = lse_dot(&a, dsc_fibre_start(&a, f), xv, y[f], tx);
+        ty[f] = lse_dot(&a, dsc_fibre_start(&a, f), xv, sh[f], S[f], tx);
 }
 
 static void lse_vjp_rop(dsc_graph *g, dsc_node *n)
@@ -442,15 +447,15 @@ static void lse_vjp_rop(dsc_graph *g, dsc_node *n)
         return;
     dsc_axis_split_t a = axis_split_of(g, n);
     int64_t F = a.outer * a.inner;
-    const float *xv = x->value, *tx = x->tangent, *y = n->value, *gy = n->grad;
+    const float *xv = x->value, *tx = x->tangent, *sh = n->aux, *S = n->aux + F, *gy = n->grad;
     float *rx = x->grad_tangent;
 #pragma omp parallel for schedule(static) if (F * a.K > 32768)
     for (int64_t f = 0; f < F; f++) {
         int64_t s0 = dsc_fibre_start(&a, f);
-        float d = lse_dot(&a, s0, xv, y[f], tx);
+        float d = lse_dot(&a, s0, xv, sh[f], S[f], tx);
         for (int64_t k = 0; k < a.K; k++) {
             int64_t i = s0 + k * a.inner;
-            rx[i] += gy[f] * lse_soft(xv[i], y[f]) * (tx[i] - d);
+            rx[i] += gy[f] * lse_soft(xv[i], sh[f], S[f]) * (tx[i] - d);
         }
     }
 }
