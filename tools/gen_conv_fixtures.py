@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Reference values for tests/test_conv_matmul.c, computed with PyTorch (1.13, float32).
+"""Reference values for tests/test_conv_matmul.c, computed with PyTorch 1.13 (float32 inputs,
+float64 arithmetic, results rounded to float32).
 
 Run with Debian's python that has torch:  /usr/bin/python3 tools/gen_conv_fixtures.py
 Writes tests/fixtures/conv/<case>_<tensor>.f32 (little-endian float32, row-major):
@@ -26,11 +27,12 @@ def save(case, name, t):
 
 def run(case, xs, ws, bs, fn, seed):
     g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(xs, generator=g) * 2 - 1).requires_grad_()
-    w = (torch.rand(ws, generator=g) * 2 - 1).requires_grad_()
-    b = (torch.rand(bs, generator=g) * 2 - 1).requires_grad_()
+    # float32 inputs, computed in float64: the reference is the exact result rounded once.
+    x = (torch.rand(xs, generator=g) * 2 - 1).double().requires_grad_()
+    w = (torch.rand(ws, generator=g) * 2 - 1).double().requires_grad_()
+    b = (torch.rand(bs, generator=g) * 2 - 1).double().requires_grad_()
     y = fn(x, w, b)
-    r = torch.rand(y.shape, generator=g) * 2 - 1
+    r = (torch.rand(y.shape, generator=g) * 2 - 1).double()
     (y * r).sum().backward()
     for name, t in (("x", x), ("w", w), ("b", b), ("r", r), ("y", y), ("gx", x.grad), ("gw", w.grad),
                     ("gb", b.grad)):

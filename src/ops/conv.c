@@ -24,6 +24,7 @@
 
 #include "descent/ops.h"
 #include "descent/runtime.h"
+#include "ops/im2col.h"
 #include "autodiff/graph_internal.h"
 
 /* Target size (floats) of one chunk's column matrix: large GEMMs without huge workspace. */
@@ -220,7 +221,7 @@ static void gather_grad(const conv_geom *q, const float *gy, int e0, int nb, flo
 static void gemm_fwd(const conv_geom *q, const float *w, const float *col, int ncol, float beta, float *Y)
 {
     for (int gi = 0; gi < q->G; gi++)
-        dsc_sgemm(0, 0, q->Og, ncol, q->CKKg, 1.0f, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
+        dsc_gemm_fixed(0, 0, q->Og, ncol, q->CKKg, 1.0f, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
                   col + (size_t)gi * q->CKKg * ncol, ncol, beta, Y + (size_t)gi * q->Og * ncol, ncol);
 }
 
@@ -228,7 +229,7 @@ static void gemm_fwd(const conv_geom *q, const float *w, const float *col, int n
 static void gemm_wgrad(const conv_geom *q, const float *GY, const float *col, int ncol, float *gw)
 {
     for (int gi = 0; gi < q->G; gi++)
-        dsc_sgemm(0, 1, q->Og, q->CKKg, ncol, 1.0f, GY + (size_t)gi * q->Og * ncol, ncol,
+        dsc_gemm_fixed(0, 1, q->Og, q->CKKg, ncol, 1.0f, GY + (size_t)gi * q->Og * ncol, ncol,
                   col + (size_t)gi * q->CKKg * ncol, ncol, 1.0f, gw + (size_t)gi * q->Og * q->CKKg, q->CKKg);
 }
 
@@ -236,7 +237,7 @@ static void gemm_wgrad(const conv_geom *q, const float *GY, const float *col, in
 static void gemm_dgrad(const conv_geom *q, const float *w, const float *GY, int ncol, float *gcol)
 {
     for (int gi = 0; gi < q->G; gi++)
-        dsc_sgemm(1, 0, q->CKKg, ncol, q->Og, 1.0f, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
+        dsc_gemm_fixed(1, 0, q->CKKg, ncol, q->Og, 1.0f, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
                   GY + (size_t)gi * q->Og * ncol, ncol, 0.0f, gcol + (size_t)gi * q->CKKg * ncol, ncol);
 }
 
@@ -448,7 +449,7 @@ static void conv_per_example(dsc_graph *g, dsc_node *n, int input, float *out, s
         im2col(&q, x, e0, nb, col);
         for (int j = 0; j < nb; j++)
             for (int gi = 0; gi < q.G; gi++)
-                dsc_sgemm(0, 1, q.Og, q.CKKg, q.OHW, 1.0f, gy + ((size_t)(e0 + j) * q.O + (size_t)gi * q.Og) * q.OHW,
+                dsc_gemm_fixed(0, 1, q.Og, q.CKKg, q.OHW, 1.0f, gy + ((size_t)(e0 + j) * q.O + (size_t)gi * q.Og) * q.OHW,
                           q.OHW, col + (size_t)gi * q.CKKg * ncol + (size_t)j * q.OHW, ncol, 1.0f,
                           out + (size_t)(e0 + j) * ld + (size_t)gi * q.Og * q.CKKg, q.CKKg);
     }
