@@ -180,7 +180,7 @@ static void test_fixtures(void)
             continue;
         }
         loss_graph lg;
-        if (make_graph(c, f.r, 0, 0, &lg)) {
+        if (make_graph(c, f.r, 0, c->target_grad, &lg)) {
             CHECK_OK(dsc_graph_set_input(lg.g, lg.pred, f.pred, (size_t)f.np));
             CHECK_OK(dsc_graph_set_input(lg.g, lg.target, f.target, (size_t)f.nt));
             CHECK_OK(dsc_graph_forward(lg.g));
@@ -188,9 +188,19 @@ static void test_fixtures(void)
             dsc_tensor lv = dsc_node_value(lg.g, lg.loss), gv = dsc_node_grad(lg.g, lg.pred);
             double el = dsc_test_max_rel(lv.data, f.loss, (size_t)f.nl, 1e-4);
             double eg = dsc_test_scaled_err(gv.data, f.grad, (size_t)f.np, 1e-4);
-            if (!(el <= 1e-5) || !(eg <= 1e-5)) {
-                fprintf(stderr, "fixture %s: loss rel err %.3g (got %.9g, torch %.9g), grad err %.3g\n", c->name, el,
-                        (double)lv.data[0], (double)f.loss[0], eg);
+            double et = 0.0;
+            if (c->target_grad) {
+                char path[256];
+                size_t n = 0;
+                snprintf(path, sizeof path, "tests/fixtures/loss/%s_tgrad.f32", c->name);
+                float *tg = dsc_test_read_f32(path, &n);
+                dsc_tensor tv = dsc_node_grad(lg.g, lg.target);
+                et = tg && (int64_t)n == f.nt && tv.data ? dsc_test_scaled_err(tv.data, tg, n, 1e-4) : INFINITY;
+                free(tg);
+            }
+            if (!(el <= 1e-5) || !(eg <= 1e-5) || !(et <= 1e-5)) {
+                fprintf(stderr, "fixture %s: loss rel err %.3g (got %.9g, torch %.9g), grad err %.3g, target grad err %.3g\n",
+                        c->name, el, (double)lv.data[0], (double)f.loss[0], eg, et);
                 dsc_test_failures++;
             }
         }
@@ -222,4 +232,271 @@ static void test_gradcheck(void)
     }
 }
 
-DSC_TEST_MAIN("loss", TEST(test_fixtures), TEST(test_gradcheck))
+/* ---- per-example gradients through y = x * w + b ---------------------------------- */
+
+enum { PE_MSE_MEAN, PE_MSE_SUM, PE_CE_W_MEAN, PE_CE_SUM, PE_CE_SP_MEAN };
+
+static void per_example_case(int which)
+{
+    static const float W3[3] = {0.5f, 2.0f, 1.2f};
+    enum { B = 4, D = 3 };
+    const int spatial = which == PE_CE_SP_MEAN;
+    dsc_graph *g = dsc_graph_new();
+    int64_t xs[3] = {B, D, 2}, ps[2] = {D, 1}, ts[2] = {B, 2};
+    /* Spatial case: x [B, 3, 2] with w, b [3, 1] broadcast over the last dim. */
+    dsc_id x = dsc_input(g, "x", spatial ? 3 : 2, xs);
+    dsc_id w = dsc_param(g, "w", spatial ? 2 : 1, ps);
+    dsc_id b = dsc_param(g, "b", spatial ? 2 : 1, ps);
+    dsc_id y = dsc_add(g, dsc_mul(g, x, w), b);
+    int is_ce = which >= PE_CE_W_MEAN;
+    dsc_id t = dsc_input(g, "t", is_ce ? (spatial ? 2 : 1) : 2, is_ce ? ts : xs);
+    dsc_id loss;
+    if (is_ce) {
+        dsc_ce_opts o = dsc_ce_defaults();
+        o.reduction = which == PE_CE_SUM ? DSC_REDUCE_SUM : DSC_REDUCE_MEAN;
+        o.class_weights = which == PE_CE_SUM ? NULL : W3;
+        o.label_smoothing = which == PE_CE_SP_MEAN ? 0.1f : 0.0f;
+        loss = dsc_cross_entropy(g, y, t, o);
+    } else {
+        loss = dsc_mse_loss(g, y, t, which == PE_MSE_SUM ? DSC_REDUCE_SUM : DSC_REDUCE_MEAN);
+    }
+    CHECK_OK(dsc_graph_compile(g, loss));
+    if (dsc_graph_status(g) != DSC_OK) {
+        dsc_graph_free(g);
+        return;
+    }
+    size_t P = 0;
+    float *params = dsc_graph_params(g, &P);
+    dsc_test_fill(params, P, 11, -1.0f, 1.0f);
+    const int64_t nx = spatial ? B * D * 2 : B * D, nt = is_ce ? (spatial ? B * 2 : B) : B * D;
+    float xv[B * D * 2], tv[B * D * 2];
+    dsc_test_fill(xv, (size_t)nx, 12, -2.0f, 2.0f);
+    if (is_ce) {
+        /* Example 2 has all its targets ignored: its per-example gradient must be 0. */
+        static const float cls[B] = {2, 0, -100, 1}, cls_sp[B * 2] = {2, 1, 0, -100, -100, -100, 1, 1};
+        memcpy(tv, spatial ? cls_sp : cls, (size_t)nt * sizeof(float));
+    } else {
+        dsc_test_fill(tv, (size_t)nt, 13, -1.0f, 1.0f);
+    }
+    CHECK_OK(dsc_graph_set_input(g, x, xv, (size_t)nx));
+    CHECK_OK(dsc_graph_set_input(g, t, tv, (size_t)nt));
+    float pe[B * 16], alone[16];
+    CHECK(P <= 16);
+    CHECK_OK(dsc_graph_per_example_grads(g, pe));
+    const int64_t rx = nx / B, rt = nt / B;
+    for (int e = 0; e < B; e++) {
+        CHECK_OK(dsc_graph_set_batch(g, 1));
+        CHECK_OK(dsc_graph_set_input(g, x, xv + e * rx, (size_t)rx));
+        CHECK_OK(dsc_graph_set_input(g, t, tv + e * rt, (size_t)rt));
+        CHECK_OK(dsc_graph_forward(g));
+        CHECK_OK(dsc_graph_backward(g));
+        memcpy(alone, dsc_graph_grads(g, NULL), P * sizeof(float));
+        double err = dsc_test_scaled_err(pe + (size_t)e * P, alone, P, 1e-3);
+        if (!(err <= 1e-5)) {
+            fprintf(stderr, "per-example case %d, example %d: error %.3g (pe[0] %.7g, alone[0] %.7g)\n", which, e,
+                    err, (double)pe[e * P], (double)alone[0]);
+            dsc_test_failures++;
+        }
+    }
+    if (is_ce && which != PE_CE_SUM) {
+        for (size_t k = 0; k < P; k++)
+            CHECK(pe[2 * P + k] == 0.0f);
+    }
+    CHECK_OK(dsc_graph_set_batch(g, B));
+    dsc_graph_free(g);
+}
+
+static void test_per_example(void)
+{
+    per_example_case(PE_MSE_MEAN);
+    per_example_case(PE_MSE_SUM);
+    per_example_case(PE_CE_W_MEAN);
+    per_example_case(PE_CE_SUM);
+    per_example_case(PE_CE_SP_MEAN);
+}
+
+/* ---- errors -------------------------------------------------------------------------- */
+
+static int has(const char *s, const char *sub) { return s && strstr(s, sub) != NULL; }
+
+static void test_shape_errors(void)
+{
+    int64_t a[2] = {4, 3}, b5[1] = {5}, b42[2] = {4, 2}, b4[1] = {4};
+    dsc_graph *g = dsc_graph_new();
+    dsc_id x = dsc_input(g, "logits", 2, a), t = dsc_input(g, "t", 1, b5);
+    CHECK(dsc_cross_entropy(g, x, t, dsc_ce_defaults()) == -1);
+    CHECK(dsc_graph_status(g) == DSC_ERR_SHAPE);
+    CHECK(has(dsc_graph_error(g), "cross_entropy") && has(dsc_graph_error(g), "[4, 3]") &&
+          has(dsc_graph_error(g), "[5]"));
+    dsc_graph_free(g);
+
+    g = dsc_graph_new();
+    x = dsc_input(g, "p", 2, a);
+    t = dsc_input(g, "t", 2, b42);
+    CHECK(dsc_mse_loss(g, x, t, DSC_REDUCE_MEAN) == -1);
+    CHECK(dsc_graph_status(g) == DSC_ERR_SHAPE);
+    CHECK(has(dsc_graph_error(g), "mse_loss") && has(dsc_graph_error(g), "[4, 2]"));
+    dsc_graph_free(g);
+
+    g = dsc_graph_new();
+    x = dsc_input(g, "p", 1, b4);
+    t = dsc_input(g, "t", 1, b4);
+    CHECK(dsc_nll_loss(g, x, t, dsc_ce_defaults()) == -1); /* needs [N, C] */
+    CHECK(dsc_graph_status(g) == DSC_ERR_SHAPE && has(dsc_graph_error(g), "nll_loss"));
+    dsc_graph_free(g);
+
+    g = dsc_graph_new();
+    x = dsc_input(g, "s", 2, a);
+    t = dsc_input(g, "t", 1, b4);
+    CHECK(dsc_multi_margin_loss(g, x, t, 3, 1.0f, DSC_REDUCE_MEAN) == -1);
+    CHECK(dsc_graph_status(g) == DSC_ERR_INVALID && has(dsc_graph_error(g), "multi_margin_loss"));
+    dsc_graph_free(g);
+
+    g = dsc_graph_new();
+    x = dsc_input(g, "p", 2, a);
+    CHECK(dsc_huber_loss(g, x, x, -1.0f, DSC_REDUCE_MEAN) == -1);
+    CHECK(dsc_graph_status(g) == DSC_ERR_INVALID && has(dsc_graph_error(g), "delta"));
+    dsc_graph_free(g);
+
+    g = dsc_graph_new();
+    x = dsc_input(g, "p", 2, a);
+    t = dsc_input(g, "t", 1, b4);
+    dsc_ce_opts o = dsc_ce_defaults();
+    o.label_smoothing = 1.5f;
+    CHECK(dsc_cross_entropy(g, x, t, o) == -1);
+    CHECK(dsc_graph_status(g) == DSC_ERR_INVALID && has(dsc_graph_error(g), "label_smoothing"));
+    dsc_graph_free(g);
+}
+
+/* Class indices out of range are found in forward: NaN loss and DSC_ERR_RANGE. */
+static void test_invalid_class(void)
+{
+    int64_t a[2] = {3, 4}, b[1] = {3};
+    for (int red = 0; red < 3; red++) {
+        for (int k = 0; k < 3; k++) {
+            dsc_graph *g = dsc_graph_new();
+            dsc_id x = dsc_param(g, "x", 2, a), t = dsc_input(g, "t", 1, b);
+            dsc_ce_opts o = dsc_ce_defaults();
+            o.reduction = (dsc_reduction)red;
+            dsc_id l = k == 0 ? dsc_cross_entropy(g, x, t, o)
+                     : k == 1 ? dsc_nll_loss(g, x, t, o)
+                              : dsc_multi_margin_loss(g, x, t, 1, 1.0f, (dsc_reduction)red);
+            dsc_id total = red == DSC_REDUCE_NONE ? dsc_sum(g, l, 0, NULL, 0) : l;
+            CHECK_OK(dsc_graph_compile(g, total));
+            dsc_test_fill(dsc_graph_params(g, NULL), 12, 3, -1, 1);
+            const float bad[3] = {1, 4, 1.5f}, good[3] = {1, 3, -100};
+            CHECK_OK(dsc_graph_set_input(g, t, bad, 3));
+            CHECK_STATUS(dsc_graph_forward(g), DSC_ERR_RANGE);
+            CHECK(has(dsc_last_error(), k == 2 ? "multi_margin_loss" : k ? "nll_loss" : "cross_entropy"));
+            CHECK(has(dsc_last_error(), "target 4"));
+            float *v = dsc_node_value(g, l).data;
+            if (red == DSC_REDUCE_NONE)
+                CHECK(isfinite(v[0]) && isnan(v[1]) && isnan(v[2]));
+            else
+                CHECK(isnan(v[0]));
+            if (k < 2) { /* valid again: the error does not stick */
+                CHECK_OK(dsc_graph_set_input(g, t, good, 3));
+                CHECK_OK(dsc_graph_forward(g));
+                CHECK(isfinite(dsc_graph_loss(g)));
+            }
+            dsc_graph_free(g);
+        }
+    }
+}
+
+/* Extreme logits: the fused cross-entropy and the BCE stay finite and exact. */
+static void test_stability(void)
+{
+    int64_t a[2] = {2, 3}, b[1] = {2};
+    dsc_graph *g = dsc_graph_new();
+    dsc_id x = dsc_input(g, "x", 2, a), t = dsc_input(g, "t", 1, b);
+    CHECK_OK(dsc_input_requires_grad(g, x, 1));
+    dsc_id l = dsc_cross_entropy(g, x, t, dsc_ce_defaults());
+    CHECK_OK(dsc_graph_compile(g, l));
+    const float xv[6] = {1000, 0, -1000, -500, 500, 480}, tv[2] = {1, 2};
+    CHECK_OK(dsc_graph_set_input(g, x, xv, 6));
+    CHECK_OK(dsc_graph_set_input(g, t, tv, 2));
+    CHECK_OK(dsc_graph_forward(g));
+    CHECK_OK(dsc_graph_backward(g));
+    /* row 0: 1000; row 1: 500 + log(1 + e^-20) - 480 = 20 + 2.06e-9 */
+    CHECK_REL(dsc_graph_loss(g), (1000.0 + 20.0) / 2, 1e-6, 1e-6);
+    float *gx = dsc_node_grad(g, x).data;
+    CHECK_NEAR(gx[0], 0.5, 1e-6);
+    CHECK_NEAR(gx[1], -0.5, 1e-6);
+    CHECK_NEAR(gx[4], 0.5, 1e-6);
+    CHECK_NEAR(gx[5], -0.5, 1e-6);
+    dsc_graph_free(g);
+
+    g = dsc_graph_new();
+    x = dsc_input(g, "x", 2, a);
+    t = dsc_input(g, "t", 2, a);
+    CHECK_OK(dsc_input_requires_grad(g, x, 1));
+    l = dsc_bce_with_logits(g, x, t, NULL, DSC_REDUCE_SUM);
+    CHECK_OK(dsc_graph_compile(g, l));
+    const float bx[6] = {100, -100, 100, -100, 0, 30}, by[6] = {0, 1, 1, 0, 1, 1};
+    CHECK_OK(dsc_graph_set_input(g, x, bx, 6));
+    CHECK_OK(dsc_graph_set_input(g, t, by, 6));
+    CHECK_OK(dsc_graph_forward(g));
+    CHECK_OK(dsc_graph_backward(g));
+    CHECK_REL(dsc_graph_loss(g), 200.0 + log(2.0) + log1p(exp(-30.0)), 1e-6, 1e-6);
+    gx = dsc_node_grad(g, x).data;
+    CHECK_NEAR(gx[0], 1.0, 1e-6);
+    CHECK_NEAR(gx[1], -1.0, 1e-6);
+    CHECK_NEAR(gx[2], 0.0, 1e-6);
+    CHECK_NEAR(gx[4], -0.5, 1e-6);
+    dsc_graph_free(g);
+}
+
+/* Results are bit-identical for 1 and 2 threads (chunked reductions, per-output loops). */
+static void run_big(int threads, int which, float *out_loss, float *out_grad, size_t *ng)
+{
+    dsc_set_num_threads(threads);
+    dsc_graph *g = dsc_graph_new();
+    int64_t xs[3] = {3000, 37, 2}, ts[2] = {3000, 2};
+    int nd = which == 2 ? 3 : 2;
+    dsc_id x = dsc_input(g, "x", nd, xs);
+    dsc_id t = dsc_input(g, "t", which == 0 ? 2 : nd - 1, which == 0 ? xs : ts);
+    CHECK_OK(dsc_input_requires_grad(g, x, 1));
+    dsc_ce_opts o = dsc_ce_defaults();
+    o.label_smoothing = 0.1f;
+    dsc_id l = which == 0 ? dsc_mse_loss(g, x, t, DSC_REDUCE_MEAN) : dsc_cross_entropy(g, x, t, o);
+    CHECK_OK(dsc_graph_compile(g, l));
+    size_t nx = which == 2 ? 3000 * 37 * 2 : 3000 * 37;
+    size_t nt = which == 0 ? nx : (size_t)(which == 2 ? 6000 : 3000);
+    float *xv = malloc(nx * sizeof(float)), *tv = malloc(nx * sizeof(float));
+    dsc_test_fill(xv, nx, 5, -3, 3);
+    dsc_test_fill(tv, nt, 6, 0, 37);
+    if (which)
+        for (size_t i = 0; i < nt; i++)
+            tv[i] = i % 17 == 0 ? -100.0f : floorf(tv[i]);
+    CHECK_OK(dsc_graph_set_input(g, x, xv, nx));
+    CHECK_OK(dsc_graph_set_input(g, t, tv, nt));
+    CHECK_OK(dsc_graph_forward(g));
+    CHECK_OK(dsc_graph_backward(g));
+    *out_loss = dsc_graph_loss(g);
+    memcpy(out_grad, dsc_node_grad(g, x).data, nx * sizeof(float));
+    *ng = nx;
+    free(xv);
+    free(tv);
+    dsc_graph_free(g);
+}
+
+static void test_threads_deterministic(void)
+{
+    int prev = dsc_get_num_threads();
+    float *g1 = malloc(3000 * 37 * 2 * sizeof(float)), *g2 = malloc(3000 * 37 * 2 * sizeof(float));
+    for (int which = 0; which < 3; which++) {
+        float l1, l2;
+        size_t n1, n2;
+        run_big(1, which, &l1, g1, &n1);
+        run_big(2, which, &l2, g2, &n2);
+        CHECK(n1 == n2 && memcmp(&l1, &l2, sizeof l1) == 0 && memcmp(g1, g2, n1 * sizeof(float)) == 0);
+        CHECK(isfinite(l1));
+    }
+    free(g1);
+    free(g2);
+    dsc_set_num_threads(prev);
+}
+
+DSC_TEST_MAIN("loss", TEST(test_fixtures), TEST(test_gradcheck), TEST(test_per_example), TEST(test_shape_errors),
+              TEST(test_invalid_class), TEST(test_stability), TEST(test_threads_deterministic))

@@ -4,6 +4,7 @@ PyTorch (Debian torch 1.13; run with /usr/bin/python3).
 
 Each case writes tests/fixtures/loss/<name>.f32 (float32 little-endian), the concatenation of
     pred, target, [r (reduction 'none' only)], loss, d loss_total / d pred
+and, for losses torch differentiates w.r.t. the target, <name>_tgrad.f32 = d loss_total / d target;
 where loss_total = loss for mean/sum and sum(loss * r) for 'none' (r = fixed weights, so
 that the gradient check sees a non-uniform cotangent). Shapes and options of every case are
 repeated in the CASES table of tests/test_loss.c; keep both in sync.
@@ -26,8 +27,17 @@ def write(name, *arrays):
         f.write(struct.pack("<%df" % len(vals), *vals))
 
 
-def case(name, pred, target, fn, reduction):
+def away(name, v, kinks, gap=0.02):
+    """Piecewise losses: the finite-difference checks of tests/test_loss.c run at these
+    points, so no argument may lie within `gap` of a kink."""
+    for k in kinks:
+        m = (v - k).abs().min().item()
+        assert m > gap, "%s: value within %g of the kink at %g; change the seed" % (name, m, k)
+
+
+def case(name, pred, target, fn, reduction, target_grad=False):
     pred = pred.clone().requires_grad_(True)
+    target = target.clone().requires_grad_(target_grad)
     loss = fn(pred, target, reduction)
     arrays = [pred, target]
     if reduction == "none":
@@ -39,6 +49,8 @@ def case(name, pred, target, fn, reduction):
     total.backward()
     arrays += [loss, pred.grad]
     write(name, *arrays)
+    if target_grad:  # torch differentiates this loss w.r.t. the target too
+        write(name + "_tgrad", target.grad)
 
 
 def main():
@@ -53,12 +65,14 @@ def main():
 
     # Regression losses on [4, 3]; differences kept away from the kinks.
     p, t = randn(4, 3), randn(4, 3)
+    away("regression |p - t|", (p - t).abs(), [0.0, 0.6, 0.7])
     for r in reds:
-        case("mse_" + r, p, t, lambda a, b, rr: F.mse_loss(a, b, reduction=rr), r)
-        case("l1_" + r, p, t, lambda a, b, rr: F.l1_loss(a, b, reduction=rr), r)
-        case("huber_" + r, p, t, lambda a, b, rr: F.huber_loss(a, b, reduction=rr, delta=0.7), r)
-        case("smooth_l1_" + r, p, t, lambda a, b, rr: F.smooth_l1_loss(a, b, reduction=rr, beta=0.6), r)
-    case("smooth_l1_beta0_mean", p, t, lambda a, b, rr: F.smooth_l1_loss(a, b, reduction=rr, beta=0.0), "mean")
+        case("mse_" + r, p, t, lambda a, b, rr: F.mse_loss(a, b, reduction=rr), r, True)
+        case("l1_" + r, p, t, lambda a, b, rr: F.l1_loss(a, b, reduction=rr), r, True)
+        case("huber_" + r, p, t, lambda a, b, rr: F.huber_loss(a, b, reduction=rr, delta=0.7), r, True)
+        case("smooth_l1_" + r, p, t, lambda a, b, rr: F.smooth_l1_loss(a, b, reduction=rr, beta=0.6), r, True)
+    case("smooth_l1_beta0_mean", p, t, lambda a, b, rr: F.smooth_l1_loss(a, b, reduction=rr, beta=0.0), "mean",
+         True)
 
     # Binary hinge (not a torch op): max(0, 1 - y f), reduced like the others.
     def hinge(a, b, rr):
@@ -66,6 +80,7 @@ def main():
         return v.mean() if rr == "mean" else v.sum() if rr == "sum" else v
     f = randn(5, 2)
     y = (rand(5, 2) > 0.5).float() * 2 - 1
+    away("hinge 1 - y f", 1 - y * f, [0.0])
     for r in reds:
         case("hinge_" + r, f, y, hinge, r)
 
@@ -74,8 +89,8 @@ def main():
     pw = torch.tensor([0.5, 2.0, 3.0])
     for r in reds:
         case("bce_pw_" + r, x, yb, lambda a, b, rr: F.binary_cross_entropy_with_logits(a, b, reduction=rr,
-                                                                                        pos_weight=pw), r)
-    case("bce_mean", x, yb, lambda a, b, rr: F.binary_cross_entropy_with_logits(a, b, reduction=rr), "mean")
+                                                                                        pos_weight=pw), r, True)
+    case("bce_mean", x, yb, lambda a, b, rr: F.binary_cross_entropy_with_logits(a, b, reduction=rr), "mean", True)
 
     # KL divergence: input log-probabilities [3, 4]; target probabilities or log-probabilities.
     li = F.log_softmax(randn(3, 4), dim=1)
@@ -84,7 +99,7 @@ def main():
         tt = tp.log() if lt else tp
         for r in ["mean", "batchmean", "sum", "none"]:
             case("kl_lt%d_%s" % (lt, r), li, tt,
-                 lambda a, b, rr, lt=lt: F.kl_div(a, b, reduction=rr, log_target=bool(lt)), r)
+                 lambda a, b, rr, lt=lt: F.kl_div(a, b, reduction=rr, log_target=bool(lt)), r, True)
 
     # Cross-entropy, logits [5, 4].
     logits = randn(5, 4) * 1.5
@@ -117,6 +132,9 @@ def main():
     # Multi-margin, scores [4, 5].
     sc = randn(4, 5)
     tm = torch.tensor([1, 0, 4, 2])
+    h = 0.8 - sc.gather(1, tm[:, None]) + sc
+    h[torch.arange(4), tm] = 1.0
+    away("multi-margin h", h, [0.0])
     for pp in (1, 2):
         for r in reds:
             case("mm_p%d_%s" % (pp, r), sc, tm.float(),

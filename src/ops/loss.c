@@ -11,9 +11,10 @@
  * on the element count; each chunk is summed in index order (in double) and the chunk sums
  * are added in chunk order, so the result is the same for any thread count.
  *
- * Invalid class indices (not an integer in [0, C) and not ignore_index) cannot be reported
- * by a kernel's return value: the loss becomes NaN (for reduction none, the offending
- * positions) and the message is recorded as the thread's last error (dsc_last_error). */
+ * Invalid class indices (not an integer in [0, C) and not ignore_index) are found by the
+ * forward kernel: the loss becomes NaN (for reduction none, the offending positions), their
+ * gradient is 0, and dsc_graph_run_error makes dsc_graph_forward (jvp, per-example) return
+ * DSC_ERR_RANGE naming the loss, the position and the value. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -497,8 +498,7 @@ static inline int64_t ce_class(float t, float ignore, int64_t C)
 
 static void ce_report_bad(dsc_graph *g, dsc_node *n, int64_t pos, float t, int64_t C)
 {
-    (void)g;
-    DSC_ERROR(DSC_ERR_RANGE, "%s '%s': target %g at position %lld is not a class index in [0, %lld) nor "
+    dsc_graph_run_error(g, DSC_ERR_RANGE, "%s '%s': target %g at position %lld is not a class index in [0, %lld) nor "
               "ignore_index %lld; the loss is NaN", ce_name(n), n->name, (double)t, (long long)pos,
               (long long)C, (long long)n->attr.i[1]);
 }
@@ -915,7 +915,7 @@ static void mm_forward(dsc_graph *g, dsc_node *n)
     if (first_bad >= 0) {
         if (!none)
             y[0] = NAN;
-        DSC_ERROR(DSC_ERR_RANGE, "multi_margin_loss '%s': target %g at row %lld is not a class index in [0, %lld); "
+        dsc_graph_run_error(g, DSC_ERR_RANGE, "multi_margin_loss '%s': target %g at row %lld is not a class index in [0, %lld); "
                   "the loss is NaN", n->name, (double)T[first_bad], (long long)first_bad, (long long)C);
     }
 }
