@@ -519,6 +519,69 @@ static void test_threads_bit_identical(void)
     free(b);
 }
 
+/* ---- gradient checkpointing: the R-op kernels of softmax/log_softmax read the node's own
+ * tangent, and relu/sigmoid/tanh derivatives read the output; with checkpointing the values
+ * are recomputed, so gradients and HVPs must stay bit-identical. ---- */
+
+static dsc_graph *act_chain(int segments, dsc_id *xin)
+{
+    dsc_graph *g = dsc_graph_new();
+    int64_t xs[2] = {6, 8}, ws[1] = {8};
+    dsc_id x = dsc_input(g, "x", 2, xs), h = x;
+    char name[16];
+    for (int l = 0; l < 9; l++) {
+        snprintf(name, sizeof name, "w%d", l);
+        h = dsc_mul(g, h, dsc_param(g, name, 1, ws));
+        switch (l % 9) {
+        case 0: h = dsc_relu(g, h); break;
+        case 1: h = dsc_softmax(g, h, -1); break;
+        case 2: h = dsc_gelu(g, h, DSC_GELU_TANH); break;
+        case 3: h = dsc_log_softmax(g, h, 0); break;
+        case 4: h = dsc_sigmoid(g, h); break;
+        case 5: h = dsc_tanh(g, h); break;
+        case 6: h = dsc_elu(g, h, 1.0f); break;
+        case 7: h = dsc_silu(g, h); break;
+        default: h = dsc_softplus(g, h, 1.0f, 20.0f); break;
+        }
+        h = dsc_add(g, h, dsc_mul_scalar(g, h, 0.5f));
+    }
+    dsc_id loss = dsc_mean(g, dsc_square(g, h), 0, NULL, 0);
+    CHECK_OK(dsc_graph_set_checkpoint_segments(g, segments));
+    CHECK_OK(dsc_graph_compile(g, loss));
+    *xin = x;
+    return g;
+}
+
+static void test_checkpoint_hvp_bit_identical(void)
+{
+    dsc_id x1, x2;
+    dsc_graph *a = act_chain(0, &x1), *b = act_chain(4, &x2);
+    size_t n;
+    float *pa = dsc_graph_params(a, &n);
+    dsc_test_fill(pa, n, 61, 0.5f, 1.5f);
+    memcpy(dsc_graph_params(b, NULL), pa, n * sizeof(float));
+    float xv[48];
+    dsc_test_fill(xv, 48, 62, -2, 2);
+    CHECK_OK(dsc_graph_set_input(a, x1, xv, 48));
+    CHECK_OK(dsc_graph_set_input(b, x2, xv, 48));
+    CHECK(dsc_graph_memory_bytes(b) < dsc_graph_memory_bytes(a));
+    float *v = calloc(n, sizeof(float)), *h1 = calloc(n, sizeof(float)), *h2 = calloc(n, sizeof(float));
+    dsc_test_fill(v, n, 63, -1, 1);
+    CHECK_OK(dsc_graph_hvp(a, v, h1));
+    CHECK_OK(dsc_graph_hvp(b, v, h2));
+    CHECK(memcmp(h1, h2, n * sizeof(float)) == 0);
+    CHECK(memcmp(dsc_graph_grads(a, NULL), dsc_graph_grads(b, NULL), n * sizeof(float)) == 0);
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += fabs(h1[i]);
+    CHECK(s > 0);
+    free(v);
+    free(h1);
+    free(h2);
+    dsc_graph_free(a);
+    dsc_graph_free(b);
+}
+
 /* ---- errors ---- */
 
 static void test_errors(void)
@@ -558,4 +621,4 @@ static void test_errors(void)
 DSC_TEST_MAIN("activation", TEST(test_unary_vs_torch), TEST(test_activation_vs_torch), TEST(test_kink_conventions),
               TEST(test_softmax_vs_torch), TEST(test_softmax_axes_and_stability), TEST(test_unary_gradcheck),
               TEST(test_activation_gradcheck), TEST(test_softmax_gradcheck), TEST(test_where_values),
-              TEST(test_where_gradcheck), TEST(test_threads_bit_identical), TEST(test_errors))
+              TEST(test_where_gradcheck), TEST(test_threads_bit_identical), TEST(test_checkpoint_hvp_bit_identical), TEST(test_errors))
