@@ -120,7 +120,7 @@ static void masked_fill_forward(dsc_graph *g, dsc_node *n)
     }
     dsc_bcast it;
     dsc_bcast_init(&it, &n->shape, &dsc_in(g, n, 0)->shape, &dsc_in(g, n, 1)->shape, NULL);
-    DSC_BCAST_FOR(&it, y[k] = m[o1] != 0.0f ? v : a[o0]);
+    DSC_BCAST_FOR(&it, (void)o2; y[k] = m[o1] != 0.0f ? v : a[o0]);
 }
 
 static void masked_fill_vjp(dsc_graph *g, dsc_node *n)
@@ -140,6 +140,7 @@ static void masked_fill_vjp(dsc_graph *g, dsc_node *n)
     dsc_bcast it;
     dsc_bcast_init(&it, &n->shape, &an->shape, &dsc_in(g, n, 1)->shape, NULL);
     DSC_BCAST_FOR(&it, {
+        (void)o2; /* two operands: the third offset is unused (clang -Wunused-but-set-variable) */
         if (m[o1] == 0.0f)
             ga[o0] += gy[k];
     });
@@ -151,7 +152,7 @@ static void masked_fill_jvp(dsc_graph *g, dsc_node *n)
     float *ty = n->tangent;
     dsc_bcast it;
     dsc_bcast_init(&it, &n->shape, &dsc_in(g, n, 0)->shape, &dsc_in(g, n, 1)->shape, NULL);
-    DSC_BCAST_FOR(&it, ty[k] = m[o1] != 0.0f ? 0.0f : ta[o0]);
+    DSC_BCAST_FOR(&it, (void)o2; ty[k] = m[o1] != 0.0f ? 0.0f : ta[o0]);
 }
 
 static const dsc_op OP_WHERE = {"where", where_infer, where_forward, where_vjp, where_jvp, NULL, NULL, NULL, 0};
