@@ -615,6 +615,38 @@ static void test_dropout_stats_and_determinism(void)
     dsc_graph_free(g);
 }
 
+
+/* A checkpointed segment holding dropout is recomputed during backward with the same mask:
+ * gradients are bit-identical to those without checkpointing. */
+static void test_dropout_checkpoint(void)
+{
+    float grads[2][5];
+    for (int ck = 0; ck < 2; ck++) {
+        dsc_graph *g = dsc_graph_new();
+        int64_t xs[2] = {16, 5};
+        dsc_id x = dsc_input(g, "x", 2, xs);
+        dsc_id S = dsc_param(g, "S", 1, xs + 1);
+        dsc_id h = dsc_mul(g, x, S);
+        dsc_id d = dsc_dropout(g, h, 0.5f);
+        dsc_id z = d;
+        for (int k = 0; k < 6; k++)
+            z = dsc_add(g, dsc_mul(g, z, z), z);
+        dsc_id loss = dsc_mean(g, z, 0, NULL, 0);
+        CHECK_OK(dsc_graph_set_checkpoint_segments(g, ck ? 3 : 0));
+        CHECK_OK(dsc_graph_compile(g, loss));
+        if (ck)
+            CHECK(g->nodes[d].recompute);
+        fill_params(g, 7, 0.5f, 1.5f);
+        fill_input(g, x, 8, -0.5f, 0.5f);
+        dsc_graph_set_seed(g, 5);
+        CHECK_OK(dsc_graph_forward(g));
+        CHECK_OK(dsc_graph_backward(g));
+        memcpy(grads[ck], dsc_graph_grads(g, NULL), sizeof grads[ck]);
+        dsc_graph_free(g);
+    }
+    CHECK(memcmp(grads[0], grads[1], sizeof grads[0]) == 0);
+}
+
 /* ---- embedding ---------------------------------------------------------------------------- */
 
 static void test_embedding(void)
@@ -698,4 +730,4 @@ DSC_TEST_MAIN("norm_pool", TEST(test_bn_gradcheck_train), TEST(test_bn_gradcheck
               TEST(test_bn_checkpoint_running_stats), TEST(test_bn_errors), TEST(test_bn_per_example),
               TEST(test_ln_gradcheck), TEST(test_ln_torch), TEST(test_ln_per_example), TEST(test_pool_gradcheck),
               TEST(test_pool_torch), TEST(test_pool_ties_and_errors), TEST(test_dropout_gradcheck),
-              TEST(test_dropout_stats_and_determinism), TEST(test_embedding), TEST(test_embedding_per_example))
+              TEST(test_dropout_stats_and_determinism), TEST(test_dropout_checkpoint), TEST(test_embedding), TEST(test_embedding_per_example))
