@@ -796,8 +796,65 @@ static void test_threads_bit_identical(void)
     free(b);
 }
 
+/* Shape ops on 80 000 elements (their copy kernels split rows over threads above 65 536):
+ * exact permute contents, and values plus input gradient bit-identical for 1 and 2 threads. */
+static void run_shape_ops(int threads, float *out, size_t *n_out)
+{
+    dsc_set_num_threads(threads);
+    dsc_graph *g = dsc_graph_new();
+    int64_t s[3] = {4, 200, 100}, e[3] = {4, -1, -1};
+    dsc_id x = dsc_input(g, "x", 3, s);
+    CHECK_OK(dsc_input_requires_grad(g, x, 1));
+    int perm[3] = {2, 0, 1};
+    dsc_id cat_in[2] = {x, x};
+    dsc_id ys[5] = {dsc_permute(g, x, perm), dsc_slice(g, x, 1, 10, -10, 3), dsc_concat(g, 2, cat_in, 2),
+                    dsc_expand(g, dsc_slice(g, x, 0, 1, 2, 1), 3, e), dsc_transpose(g, x, 1, 2)};
+    dsc_id loss = dsc_scalar(g, 0.0f);
+    for (int k = 0; k < 5; k++)
+        loss = dsc_add(g, loss, dsc_mean(g, dsc_mul(g, ys[k], ys[k]), 0, NULL, 0));
+    CHECK_OK(dsc_graph_compile(g, loss));
+    float *xv = malloc(80000 * sizeof(float));
+    dsc_test_fill(xv, 80000, 32, -2.0f, 2.0f);
+    CHECK_OK(dsc_graph_set_input(g, x, xv, 80000));
+    CHECK_OK(dsc_graph_forward(g));
+    CHECK_OK(dsc_graph_backward(g));
+    dsc_tensor pt = dsc_node_value(g, ys[0]);
+    int bad = 0;
+    for (int64_t i = 0; i < 100; i++)
+        for (int64_t j = 0; j < 4; j++)
+            for (int64_t k = 0; k < 200; k++)
+                bad += pt.data[(i * 4 + j) * 200 + k] != xv[(j * 200 + k) * 100 + i];
+    CHECK(bad == 0);
+    size_t o = 0;
+    for (int k = 0; k < 5; k++) {
+        dsc_tensor t = dsc_node_value(g, ys[k]);
+        memcpy(out + o, t.data, (size_t)dsc_tensor_numel(&t) * sizeof(float));
+        o += (size_t)dsc_tensor_numel(&t);
+    }
+    memcpy(out + o, dsc_node_grad(g, x).data, 80000 * sizeof(float));
+    o += 80000;
+    *n_out = o;
+    free(xv);
+    dsc_graph_free(g);
+}
+
+static void test_shape_threads_bit_identical(void)
+{
+    size_t cap = 600000, n1 = 0, n2 = 0;
+    float *a = calloc(cap, sizeof(float)), *b = calloc(cap, sizeof(float));
+    int before = dsc_get_num_threads();
+    run_shape_ops(1, a, &n1);
+    run_shape_ops(2, b, &n2);
+    dsc_set_num_threads(before);
+    CHECK(n1 == n2 && n1 > 80000 && n1 < cap);
+    CHECK(memcmp(a, b, n1 * sizeof(float)) == 0);
+    free(a);
+    free(b);
+}
+
 DSC_TEST_MAIN("shape_reduce", TEST(test_gradcheck_reductions), TEST(test_gradcheck_shape_ops),
               TEST(test_max_min_argmax_ties), TEST(test_logsumexp_stable), TEST(test_var_values),
               TEST(test_permute_transpose_values), TEST(test_slice_values), TEST(test_concat_split_values),
               TEST(test_expand_values), TEST(test_reshape_alias_chain), TEST(test_reshape_set_batch),
-              TEST(test_reshape_values), TEST(test_shape_errors), TEST(test_threads_bit_identical))
+              TEST(test_reshape_values), TEST(test_shape_errors), TEST(test_threads_bit_identical),
+              TEST(test_shape_threads_bit_identical))

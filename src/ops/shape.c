@@ -31,37 +31,60 @@ typedef struct view_t {
 
 enum { V_GATHER, V_GATHER_ADD, V_SCATTER, V_SCATTER_ADD };
 
-/* Walk view v over the strided buffer `s` with the contiguous buffer `c`, in increasing k:
+/* Offset in the strided buffer of row r (all dims but the last). */
+static int64_t row_offset(const view_t *v, int64_t r)
+{
+    int64_t off = v->base;
+    for (int d = v->nd - 2; d >= 0; d--) {
+        off += (r % v->dim[d]) * v->st[d];
+        r /= v->dim[d];
+    }
+    return off;
+}
+
+static inline void walk_row(float *sr, float *cr, int64_t inner, int64_t ist, int mode)
+{
+    switch (mode) {
+    case V_GATHER:
+        for (int64_t j = 0; j < inner; j++)
+            cr[j] = sr[j * ist];
+        break;
+    case V_GATHER_ADD:
+        for (int64_t j = 0; j < inner; j++)
+            cr[j] += sr[j * ist];
+        break;
+    case V_SCATTER:
+        for (int64_t j = 0; j < inner; j++)
+            sr[j * ist] = cr[j];
+        break;
+    default:
+        for (int64_t j = 0; j < inner; j++)
+            sr[j * ist] += cr[j];
+        break;
+    }
+}
+
+/* Walk view v over the strided buffer `s` with the contiguous buffer `c`:
  *   V_GATHER      c[k]  = s[off(k)]      V_GATHER_ADD   c[k]  += s[off(k)]
  *   V_SCATTER     s[off(k)] = c[k]       V_SCATTER_ADD  s[off(k)] += c[k]
- * Sequential, so repeated offsets (expand) accumulate in a fixed order. */
-static void view_walk(const view_t *v, float *s, float *c, int mode)
+ * `injective`: no two k share an offset (permute, slice, concat blocks), so rows may run on
+ * different threads. Otherwise (expand's VJP) the walk is sequential in increasing k, which
+ * fixes the order in which repeated offsets accumulate. */
+static void view_walk(const view_t *v, float *s, float *c, int mode, int injective)
 {
     int nd = v->nd;
     int64_t inner = nd ? v->dim[nd - 1] : 1, ist = nd ? v->st[nd - 1] : 0;
     int64_t rows = inner ? v->n / inner : 0;
+    if (injective && v->n > 65536 && rows > 1) {
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < rows; r++)
+            walk_row(s + row_offset(v, r), c + r * inner, inner, ist, mode);
+        return;
+    }
     int64_t idx[DSC_MAX_DIMS] = {0};
     int64_t off = v->base;
     for (int64_t r = 0; r < rows; r++) {
-        float *cr = c + r * inner, *sr = s + off;
-        switch (mode) {
-        case V_GATHER:
-            for (int64_t j = 0; j < inner; j++)
-                cr[j] = sr[j * ist];
-            break;
-        case V_GATHER_ADD:
-            for (int64_t j = 0; j < inner; j++)
-                cr[j] += sr[j * ist];
-            break;
-        case V_SCATTER:
-            for (int64_t j = 0; j < inner; j++)
-                sr[j * ist] = cr[j];
-            break;
-        default:
-            for (int64_t j = 0; j < inner; j++)
-                sr[j * ist] += cr[j];
-            break;
-        }
+        walk_row(s + off, c + r * inner, inner, ist, mode);
         for (int d = nd - 2; d >= 0; d--) {
             off += v->st[d];
             if (++idx[d] < v->dim[d])
@@ -334,7 +357,7 @@ static void sv_forward(dsc_graph *g, dsc_node *n)
 {
     view_t v;
     input_view(g, n, &v);
-    view_walk(&v, dsc_in(g, n, 0)->value, n->value, V_GATHER);
+    view_walk(&v, dsc_in(g, n, 0)->value, n->value, V_GATHER, 1);
 }
 
 static void sv_vjp(dsc_graph *g, dsc_node *n)
@@ -344,14 +367,14 @@ static void sv_vjp(dsc_graph *g, dsc_node *n)
         return;
     view_t v;
     input_view(g, n, &v);
-    view_walk(&v, x->grad, n->grad, V_SCATTER_ADD);
+    view_walk(&v, x->grad, n->grad, V_SCATTER_ADD, SV_KIND(n) != SV_EXPAND);
 }
 
 static void sv_jvp(dsc_graph *g, dsc_node *n)
 {
     view_t v;
     input_view(g, n, &v);
-    view_walk(&v, dsc_in(g, n, 0)->tangent, n->tangent, V_GATHER);
+    view_walk(&v, dsc_in(g, n, 0)->tangent, n->tangent, V_GATHER, 1);
 }
 
 static const dsc_op OP_PERMUTE = {"permute", permute_infer, sv_forward, sv_vjp, sv_jvp, NULL, NULL, NULL, 0};
@@ -472,7 +495,7 @@ static void concat_forward(dsc_graph *g, dsc_node *n)
     for (int i = 0; i < n->n_in; i++) {
         view_t v;
         concat_block(g, n, i, &v);
-        view_walk(&v, n->value, dsc_in(g, n, i)->value, V_SCATTER);
+        view_walk(&v, n->value, dsc_in(g, n, i)->value, V_SCATTER, 1);
     }
 }
 
@@ -484,7 +507,7 @@ static void concat_vjp(dsc_graph *g, dsc_node *n)
             continue;
         view_t v;
         concat_block(g, n, i, &v);
-        view_walk(&v, n->grad, x->grad, V_GATHER_ADD);
+        view_walk(&v, n->grad, x->grad, V_GATHER_ADD, 1);
     }
 }
 
@@ -493,7 +516,7 @@ static void concat_jvp(dsc_graph *g, dsc_node *n)
     for (int i = 0; i < n->n_in; i++) {
         view_t v;
         concat_block(g, n, i, &v);
-        view_walk(&v, n->tangent, dsc_in(g, n, i)->tangent, V_SCATTER);
+        view_walk(&v, n->tangent, dsc_in(g, n, i)->tangent, V_SCATTER, 1);
     }
 }
 
