@@ -647,6 +647,59 @@ static void test_dropout_checkpoint(void)
     CHECK(memcmp(grads[0], grads[1], sizeof grads[0]) == 0);
 }
 
+
+/* Gradients (and HVP) through batch_norm, max/avg pool, layer_norm and embedding are
+ * bit-identical for 1 and 2 threads (sizes above the parallel thresholds). */
+static void test_threads_bit_identical(void)
+{
+    int64_t xs[4] = {8, 8, 16, 20}, C = 8, L = 10, is[2] = {8, 300}, ws[2] = {50, 70};
+    dsc_graph *g = dsc_graph_new();
+    dsc_id x;
+    dsc_id h = scaled_input(g, 4, xs, &x);
+    dsc_id gm = dsc_param(g, "gamma", 1, &C), bt = dsc_param(g, "beta", 1, &C);
+    dsc_id rm = dsc_buffer(g, "rm", 1, &C), rv = dsc_buffer(g, "rv", 1, &C);
+    h = dsc_batch_norm(g, h, gm, bt, rm, rv, 0.1f, 1e-5f);
+    dsc_id m = dsc_max_pool2d(g, h, popts(2, 2, 0, 0, 0, 0, 0, 1));
+    dsc_id a = dsc_avg_pool2d(g, h, popts(3, 3, 2, 2, 1, 1, 1, 0));
+    dsc_id lg = dsc_param(g, "lg", 1, &L);
+    dsc_id y1 = dsc_layer_norm(g, m, 1, lg, -1, 1e-5f);
+    dsc_id ix = dsc_input(g, "idx", 2, is);
+    dsc_id w = dsc_param(g, "w", 2, ws);
+    dsc_id e = dsc_embedding(g, ix, w);
+    dsc_id loss = dsc_add(g, dsc_add(g, quad_loss(g, y1, 1), quad_loss(g, a, 2)), quad_loss(g, e, 3));
+    CHECK_OK(dsc_graph_compile(g, loss));
+    fill_params(g, 3, 0.5f, 1.5f);
+    fill_input(g, x, 4, -1.0f, 1.0f);
+    float idx[2400];
+    for (int i = 0; i < 2400; i++)
+        idx[i] = (float)((i * 37) % 50);
+    CHECK_OK(dsc_graph_set_input(g, ix, idx, 2400));
+    size_t P;
+    dsc_graph_params(g, &P);
+    float *g1 = malloc(P * sizeof(float)), *h1 = malloc(P * sizeof(float)), *h2 = malloc(P * sizeof(float));
+    float *v = malloc(P * sizeof(float));
+    dsc_test_fill(v, P, 9, -1, 1);
+    int nt = dsc_get_num_threads();
+    for (int t = 1; t <= 2; t++) {
+        dsc_set_num_threads(t);
+        dsc_graph_set_forward_counter(g, 0);
+        CHECK_OK(dsc_graph_forward(g));
+        CHECK_OK(dsc_graph_backward(g));
+        dsc_graph_set_forward_counter(g, 0);
+        CHECK_OK(dsc_graph_hvp(g, v, t == 1 ? h1 : h2));
+        if (t == 1)
+            memcpy(g1, dsc_graph_grads(g, NULL), P * sizeof(float));
+    }
+    dsc_set_num_threads(nt);
+    CHECK(memcmp(g1, dsc_graph_grads(g, NULL), P * sizeof(float)) == 0);
+    CHECK(memcmp(h1, h2, P * sizeof(float)) == 0);
+    free(g1);
+    free(h1);
+    free(h2);
+    free(v);
+    dsc_graph_free(g);
+}
+
 /* ---- embedding ---------------------------------------------------------------------------- */
 
 static void test_embedding(void)
@@ -730,4 +783,5 @@ DSC_TEST_MAIN("norm_pool", TEST(test_bn_gradcheck_train), TEST(test_bn_gradcheck
               TEST(test_bn_checkpoint_running_stats), TEST(test_bn_errors), TEST(test_bn_per_example),
               TEST(test_ln_gradcheck), TEST(test_ln_torch), TEST(test_ln_per_example), TEST(test_pool_gradcheck),
               TEST(test_pool_torch), TEST(test_pool_ties_and_errors), TEST(test_dropout_gradcheck),
-              TEST(test_dropout_stats_and_determinism), TEST(test_dropout_checkpoint), TEST(test_embedding), TEST(test_embedding_per_example))
+              TEST(test_dropout_stats_and_determinism), TEST(test_dropout_checkpoint), TEST(test_embedding), TEST(test_embedding_per_example),
+              TEST(test_threads_bit_identical))
