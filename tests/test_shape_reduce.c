@@ -625,6 +625,8 @@ static void test_reshape_values(void)
         want[k] = (float)k + 1.0f;
     check_grad(g, x, want, 24, 0, "reshape grad");
     check_values(g, r2, xv, 24, "reshape values");
+    /* Aliases of the input itself and of the loss pass the derivative checks too. */
+    dsc_test_gradcheck("reshape of input, loss as reshape", g, 1e-2);
     dsc_graph_free(g);
 }
 
