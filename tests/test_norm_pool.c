@@ -389,6 +389,21 @@ static void test_bn_per_example(void)
     }
     free(pe);
     dsc_graph_free(g);
+    /* Eval mode without running buffers normalizes with batch statistics: refused. */
+    g = dsc_graph_new();
+    x = dsc_input(g, "x", 4, xs), t = dsc_input(g, "t", 4, xs);
+    gm = dsc_param(g, "gamma", 1, &C);
+    y = dsc_batch_norm(g, x, gm, -1, -1, -1, 0.1f, 1e-5f);
+    CHECK_OK(dsc_graph_compile(g, dsc_mse_loss(g, y, t, DSC_REDUCE_MEAN)));
+    CHECK_OK(dsc_graph_set_input(g, x, xv, 24));
+    CHECK_OK(dsc_graph_set_input(g, t, tv, 24));
+    dsc_graph_set_training(g, 0);
+    dsc_graph_params(g, &P);
+    pe = calloc((size_t)B * P, sizeof(float));
+    CHECK_STATUS(dsc_graph_per_example_grads(g, pe), DSC_ERR_UNSUPPORTED);
+    CHECK(strstr(dsc_last_error(), "batch statistics") != NULL);
+    free(pe);
+    dsc_graph_free(g);
 }
 
 /* ---- pooling ---------------------------------------------------------------------------- */
