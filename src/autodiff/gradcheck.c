@@ -203,7 +203,9 @@ dsc_status dsc_gradcheck(dsc_graph *g, const dsc_gradcheck_opts *opts_in, dsc_gr
                 if (n->kind != DSC_NODE_OP)
                     continue;
                 int64_t m = dsc_numel(n);
-                if (!(n->op->flags & DSC_OP_NO_GRAD)) {
+                /* Recomputed (checkpointed) nodes hold a later segment's values after a
+                 * full forward, so their finite differences cannot be read here. */
+                if (!(n->op->flags & DSC_OP_NO_GRAD) && !n->recompute) {
                     double num = 0, den = 0;
                     for (int64_t k = 0; k < m; k++) {
                         double df = (double)n->tangent[k] - vp[off + k];

@@ -99,6 +99,7 @@ struct dsc_node {
     int requires_grad; /* a gradient flows to this node */
     int has_batch;     /* dim 0 is the batch (depends on an input) */
     int keep;          /* value must stay readable (dsc_graph_keep) */
+    int mixes_batch;   /* set by infer: combines examples (e.g. reduces over dim 0) */
     int segment;       /* checkpoint segment of this node's position, -1 if none */
     int recompute;     /* interior of its segment: value recomputed during backward */
     size_t flat_offset; /* params/buffers: offset in their flat buffer */

@@ -390,6 +390,10 @@ dsc_status dsc_graph_per_example_grads(dsc_graph *g, float *out)
         const dsc_node *n = &g->nodes[i];
         if (n->kind != DSC_NODE_OP || !n->requires_grad)
             continue;
+        if (n->mixes_batch && i != g->loss)
+            return DSC_ERROR(DSC_ERR_UNSUPPORTED,
+                             "per-example gradients: '%s' (%s) combines the examples of the batch "
+                             "(it reduces over dimension 0)", n->name, n->op->name);
         if ((n->op->flags & DSC_OP_MIXES_BATCH) && g->training)
             return DSC_ERROR(DSC_ERR_UNSUPPORTED,
                              "per-example gradients: '%s' (%s) mixes the examples of a batch in training mode; "

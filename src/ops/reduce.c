@@ -41,6 +41,9 @@ dsc_status dsc_reduce_plan(dsc_node *n, const dsc_shape *in, int naxes, const in
     }
     n->attr.i[0] = mask;
     n->attr.i[1] = keepdim;
+    /* Reducing over the batch dimension combines examples: per-example gradients must refuse
+     * such graphs (unless this node is the loss). */
+    n->mixes_batch = n->has_batch && (mask & 1u);
     dsc_shape o;
     memset(&o, 0, sizeof o);
     for (int d = 0; d < in->ndim; d++) {
