@@ -8,7 +8,7 @@
  * dedicated loops (no function pointer per element) whose derivatives use the output y:
  *   relu     f' = [y > 0]                       (torch threshold_backward(g, y, 0): 0 at x = 0)
  *   sigmoid  f' = y (1 - y),  f'' = y (1 - y)(1 - 2y)
- *   tanh     f' = 1 - y^2,    f'' = -2 y (1 - y^2)
+ *   tanh     f' = 1 - y^2,    f'' = -2 y (1 - y^2)   (forward: fast_tanhf below)
  *
  * softmax / log_softmax along one axis. The tensor is viewed as [outer, A, inner]; every
  * fibre (outer index, inner index) of length A is independent, so threads split fibres and
@@ -35,6 +35,27 @@
 /* ---- relu, sigmoid, tanh: dedicated vectorizable loops ---- */
 
 enum { ACT_RELU, ACT_SIGMOID, ACT_TANH };
+
+/* tanh in float, about 4x faster than glibc tanhf with the same accuracy (max relative error
+ * 1.7e-7 against double tanh over [1e-6, 12], tanhf 1.6e-7; test_tanh_accuracy):
+ *   |x| <  0.4: Taylor series x (1 - x^2/3 + 2x^4/15 - ... ) to x^15 (next term < 3e-9 rel)
+ *   |x| >= 0.4: 1 - 2 / (e^(2|x|) + 1)  (no cancellation: the result is >= 0.38;
+ *               e^(2|x|) = inf gives exactly 1)
+ * with the sign of x restored (tanh(-0) = -0, NaN propagates). */
+static inline float fast_tanhf(float x)
+{
+    float a = fabsf(x), z = a * a;
+    float p = -929569.0f / 638512875.0f;
+    p = p * z + 21844.0f / 6081075.0f;
+    p = p * z - 1382.0f / 155925.0f;
+    p = p * z + 62.0f / 2835.0f;
+    p = p * z - 17.0f / 315.0f;
+    p = p * z + 2.0f / 15.0f;
+    p = p * z - 1.0f / 3.0f;
+    float small = a + a * z * p;
+    float big = 1.0f - 2.0f / (expf(2.0f * a) + 1.0f);
+    return copysignf(a < 0.4f ? small : big, x);
+}
 #define ACT_KIND(n) ((int)(n)->attr.i[0])
 
 static void fast_forward(dsc_graph *g, dsc_node *n)
@@ -58,7 +79,7 @@ static void fast_forward(dsc_graph *g, dsc_node *n)
     default:
 #pragma omp parallel for schedule(static) if (N > PAR_MIN / 8)
         for (int64_t k = 0; k < N; k++)
-            y[k] = tanhf(x[k]);
+            y[k] = fast_tanhf(x[k]);
         break;
     }
 }
