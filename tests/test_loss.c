@@ -425,6 +425,18 @@ static void test_stability(void)
     CHECK_NEAR(gx[1], -0.5, 1e-6);
     CHECK_NEAR(gx[4], 0.5, 1e-6);
     CHECK_NEAR(gx[5], -0.5, 1e-6);
+    /* -inf logits (masking) get probability 0; a NaN logit makes the loss NaN. */
+    const float xm[6] = {0, -INFINITY, 1, 0.5f, NAN, 0}, tm[2] = {0, 0};
+    CHECK_OK(dsc_graph_set_input(g, x, xm, 6));
+    CHECK_OK(dsc_graph_set_input(g, t, tm, 2));
+    CHECK_OK(dsc_graph_forward(g));
+    CHECK(isnan(dsc_graph_loss(g)));
+    const float xm2[6] = {0, -INFINITY, 1, 0.5f, 0.25f, -INFINITY};
+    CHECK_OK(dsc_graph_set_input(g, x, xm2, 6));
+    CHECK_OK(dsc_graph_forward(g));
+    CHECK_OK(dsc_graph_backward(g));
+    CHECK_REL(dsc_graph_loss(g), (log(1.0 + exp(1.0)) + log(1.0 + exp(-0.25)) - 0.0) / 2, 1e-6, 1e-6);
+    CHECK(dsc_node_grad(g, x).data[1] == 0.0f && dsc_node_grad(g, x).data[5] == 0.0f);
     dsc_graph_free(g);
 
     g = dsc_graph_new();

@@ -503,6 +503,101 @@ static void ce_report_bad(dsc_graph *g, dsc_node *n, int64_t pos, float t, int64
               (long long)C, (long long)n->attr.i[1]);
 }
 
+/* The row kernels below are branch-free selects and comparisons; GCC if-converts (and so
+ * vectorizes) float comparisons only when it may ignore FP exception flags. That changes no
+ * value: it allows no reassociation or contraction beyond the default. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+/* exp(x) for x <= 0 (arguments are x - max), written so that the compiler vectorizes the
+ * row loops: Cephes' expf (range reduction x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial,
+ * relative error about 1 ulp), with exp(x) = 0 below -87.3 (where it would be subnormal;
+ * the row's sum is >= 1, so this changes no result beyond rounding) and for x = -inf;
+ * exp(NaN) = NaN. */
+static inline float exp_nonpos(float x)
+{
+    float xc = x < -87.3f ? -87.3f : x; /* a NaN passes through ... */
+    float xs = xc == xc ? xc : 0.0f;     /* ... but not into the integer conversion */
+    float n = floorf(xs * 1.44269504088896341f + 0.5f);
+    float r = xs - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float q = 1.9875691500e-4f;
+    q = q * r + 1.3981999507e-3f;
+    q = q * r + 8.3334519073e-3f;
+    q = q * r + 4.1665795894e-2f;
+    q = q * r + 1.6666665459e-1f;
+    q = q * r + 5.0000001201e-1f;
+    q = q * r * r + r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } scale;
+    scale.i = ((int32_t)n + 127) << 23; /* 2^n (n >= -126: a normal float) */
+    float e = x < -87.3f ? 0.0f : q * scale.f;
+    return xc == xc ? e : xc;
+}
+
+/* max of x[0..C), C >= 1. Vectorized as a max reduction, which GCC does only when it may
+ * ignore NaN and signed zeros: a NaN logit may or may not win here, and either way the row
+ * becomes NaN later (exp(x - m) or the non-finite path); +0/-0 ties give exp(0) = 1 both. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("finite-math-only,no-signed-zeros")
+#endif
+static float row_max(const float *x, int64_t C)
+{
+    float m = x[0];
+    for (int64_t c = 1; c < C; c++)
+        m = x[c] > m ? x[c] : m;
+    return m;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/* Contiguous row (S = 1): p = softmax(x), returns logsumexp(x). Eight running partial
+ * sums in a fixed order (vectorizable, same result for any thread count). A NaN
+ * logit makes the row NaN (through exp(NaN - m)). */
+#define CE_LANES 8
+static float ce_row_softmax(const float *x, float *p, int64_t C)
+{
+    float s8[CE_LANES];
+    for (int j = 0; j < CE_LANES; j++)
+        s8[j] = 0.0f;
+    int64_t C8 = C / CE_LANES * CE_LANES, c;
+    float m = row_max(x, C);
+    if (!(m < INFINITY && m > -INFINITY)) { /* +inf or all -inf/NaN: libm gives torch's NaN */
+        float z = 0.0f;
+        for (c = 0; c < C; c++) {
+            p[c] = expf(x[c] - m);
+            z += p[c];
+        }
+        for (c = 0; c < C; c++)
+            p[c] /= z;
+        return m + logf(z);
+    }
+    for (c = 0; c < C; c++)
+        p[c] = exp_nonpos(x[c] - m);
+    for (c = 0; c < C8; c += CE_LANES)
+        for (int j = 0; j < CE_LANES; j++)
+            s8[j] += p[c + j];
+    float z = 0.0f;
+    for (int j = 0; j < CE_LANES; j++)
+        z += s8[j];
+    for (c = C8; c < C; c++)
+        z += p[c];
+    float inv = 1.0f / z;
+    for (c = 0; c < C; c++)
+        p[c] *= inv;
+    return m + logf(z);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 static void ce_forward(dsc_graph *g, dsc_node *n)
 {
     const dsc_node *x = dsc_in(g, n, 0), *tn = dsc_in(g, n, 1);
@@ -527,7 +622,9 @@ static void ce_forward(dsc_graph *g, dsc_node *n)
             const float *xi = X + base;
             int64_t yc = ce_class(T[i], ignore, C);
             float lse = 0.0f;
-            if (!nll_only) {
+            if (!nll_only && S == 1) {
+                lse = ce_row_softmax(xi, prob + base, C);
+            } else if (!nll_only) {
                 /* log-softmax: lse = m + log sum exp(x - m); probabilities kept for backward. */
                 float *pi = prob + base;
                 float m = -INFINITY;
@@ -535,7 +632,7 @@ static void ce_forward(dsc_graph *g, dsc_node *n)
                     m = fmaxf(m, xi[c * S]);
                 float z = 0.0f;
                 for (int64_t c = 0; c < C; c++) {
-                    float e = expf(xi[c * S] - m);
+                    float e = exp_nonpos(xi[c * S] - m);
                     pi[c * S] = e;
                     z += e;
                 }
@@ -634,7 +731,17 @@ static void ce_vjp(dsc_graph *g, dsc_node *n)
         float gi = none ? gr[i] : gr[0];
         float A = gi * a0 * (w ? w[yc] : 1.0f);
         float *gxi = gx + base;
-        if (!nll_only) {
+        if (!nll_only && S == 1) {
+            const float *pi = prob + base;
+            float B = gi * b0, coef = A + B * W;
+            if (B != 0.0f && w) {
+                for (int64_t c = 0; c < C; c++)
+                    gxi[c] += coef * pi[c] - B * w[c];
+            } else {
+                for (int64_t c = 0; c < C; c++)
+                    gxi[c] += coef * pi[c] - B;
+            }
+        } else if (!nll_only) {
             const float *pi = prob + base;
             float B = gi * b0, coef = A + B * W;
             if (B != 0.0f) {
