@@ -237,7 +237,7 @@ static void el_forward(dsc_graph *g, dsc_node *n)
     }
     int nch = loss_chunks(N);
     double part[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(static) if (N > 32768)
     for (int c = 0; c < nch; c++) {
         double s = 0.0;
         for (int64_t k = chunk_lo(N, nch, c); k < chunk_lo(N, nch, c + 1); k++)
@@ -284,7 +284,7 @@ static void el_jvp(dsc_graph *g, dsc_node *n)
     }
     int nch = loss_chunks(N);
     double part[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(static) if (N > 32768)
     for (int c = 0; c < nch; c++) {
         double s = 0.0;
         for (int64_t k = chunk_lo(N, nch, c); k < chunk_lo(N, nch, c + 1); k++) {
@@ -613,7 +613,7 @@ static void ce_forward(dsc_graph *g, dsc_node *n)
         nch = (int)L.P;
     double part[LOSS_MAX_CHUNKS][4];
     int64_t bad[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(static) if (L.P * C > 32768)
     for (int ch = 0; ch < nch; ch++) {
         double s_nll = 0.0, s_smooth = 0.0, s_w = 0.0, s_cnt = 0.0;
         int64_t first_bad = -1;
@@ -776,7 +776,7 @@ static void ce_jvp(dsc_graph *g, dsc_node *n)
     if (nch > L.P && L.P > 0)
         nch = (int)L.P;
     double part[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(static) if (L.P * C > 32768)
     for (int ch = 0; ch < nch; ch++) {
         double s = 0.0;
         for (int64_t i = chunk_lo(L.P, nch, ch); i < chunk_lo(L.P, nch, ch + 1); i++) {
@@ -981,7 +981,7 @@ static void mm_forward(dsc_graph *g, dsc_node *n)
         nch = (int)Nn;
     double part[LOSS_MAX_CHUNKS];
     int64_t bad[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (nch > 1)
+#pragma omp parallel for schedule(static) if (Nn * C > 32768)
     for (int ch = 0; ch < nch; ch++) {
         double s = 0.0;
         int64_t first_bad = -1;
