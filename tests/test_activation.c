@@ -142,15 +142,10 @@ static void test_activation_vs_torch(void)
  * abs'(0) = 0, clamp passes the gradient at both bounds. */
 static void test_kink_conventions(void)
 {
-    dsc_graph *g = dsc_graph_new();
     int64_t s[1] = {4};
-    dsc_id x = dsc_param(g, "x", 1, s);
-    dsc_id parts[5] = {dsc_relu(g, x), dsc_leaky_relu(g, x, 0.2f), dsc_elu(g, x, 0.5f), dsc_abs(g, x),
-                       dsc_clamp(g, x, 0.0f, 1.0f)};
-    float want[5][4] = {{0, 0, 1, 1}, {0.2f, 0.2f, 1, 1}, {0.5f, 0.5f, 1, 1}, {0, 0, 1, 1}, {0, 1, 1, 0}};
-    float xv[4] = {0.0f, -0.0f, 1.0f, 2.0f};
-    /* clamp [0, 1] at x = 0, -0, 1, 2: torch gives 1, 1, 1, 0 (x >= lo && x <= hi). */
-    want[4][0] = 1;
+    /* Gradients at x = 0, -0, 1, 2; clamp [0, 1]: torch gives 1, 1, 1, 0 (x >= lo && x <= hi). */
+    const float want[5][4] = {{0, 0, 1, 1}, {0.2f, 0.2f, 1, 1}, {0.5f, 0.5f, 1, 1}, {0, 0, 1, 1}, {1, 1, 1, 0}};
+    const float xv[4] = {0.0f, -0.0f, 1.0f, 2.0f};
     for (int k = 0; k < 5; k++) {
         dsc_graph *h = dsc_graph_new();
         dsc_id xh = dsc_param(h, "x", 1, s);
@@ -174,8 +169,6 @@ static void test_kink_conventions(void)
             }
         dsc_graph_free(h);
     }
-    (void)parts;
-    dsc_graph_free(g);
     /* NaN propagates through relu and clamp as in torch. */
     dsc_graph *n = dsc_graph_new();
     int64_t s1[1] = {1};
