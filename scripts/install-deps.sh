@@ -9,6 +9,7 @@ done
 if [ "${DSC_BENCH_DEPS:-0}" = 1 ]; then
   for p in python3-torch python3-numpy; do have "$p" || need+=("$p"); done
 fi
+for p in ${DSC_EXTRA_DEPS:-}; do have "$p" || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   SUDO=""
