@@ -4,12 +4,27 @@
 
 #include "descent/descent.h"
 
+/* Subcommands: one file each (cli/cmd_<name>.c), int cmd_<name>(argc, argv) with argv[0] the
+ * command name; returns the exit code (0 ok, 2 bad usage, 1 failure). */
+int cmd_info(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"info", cmd_info, "layers, parameter count and FLOPs of a model"},
+};
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: descent <command> [options]\n\n"
                "commands:\n"
-               "  version    print the version and build features\n\n"
-               "Run 'descent <command> --help' for a command's options.\n");
+               "  version    print the version and build features\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nRun 'descent <command> --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)
@@ -22,6 +37,9 @@ int main(int argc, char **argv)
         printf("descent %s (blas: %s, threads: %s)\n", dsc_version(), dsc_blas_backend(), dsc_thread_backend());
         return 0;
     }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "descent: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

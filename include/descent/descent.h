@@ -5,6 +5,8 @@
 #include "descent/error.h"
 #include "descent/gradcheck.h"
 #include "descent/graph.h"
+#include "descent/init.h"
+#include "descent/nn.h"
 #include "descent/ops.h"
 #include "descent/rng.h"
 #include "descent/runtime.h"
