@@ -22,7 +22,13 @@ void dsc_set_num_threads(int n)
         n = 1;
 #endif
 #ifdef DSC_HAVE_OPENBLAS
+#ifdef _OPENMP
+    /* OpenBLAS runs in the calling thread; dsc_sgemm splits large GEMMs over the OpenMP
+     * threads (see src/core/gemm.c for why one thread pool, not two). */
+    openblas_set_num_threads(1);
+#else
     openblas_set_num_threads(n);
+#endif
 #endif
     dsc_threads = n;
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of descent and PyTorch on this machine (docs/PERFORMANCE.md).
+#
+# usage: bash bench/run.sh BUILD_DIR        (`make bench` builds target `benchmarks` first)
+#
+# Runs, each configuration in its own process:
+#   bench_sgemm --check                   1 vs 2 threads give bit-identical GEMMs
+#   bench_sgemm --threads 1|2             peak sgemm GFLOP/s (the "fraction of peak" yardstick)
+#   bench_train / torch_train.py          MLP (one epoch of 60000) and CNN (DSC_BENCH_CNN_STEPS
+#                                         batches), 1 and 2 threads, training step = forward +
+#                                         backward + plain SGD
+# then prints a table of ratios (descent / PyTorch) and fractions of peak, and writes
+# everything to bench/results/latest.txt.
+#
+# Environment:
+#   DSC_BENCH_REPEAT      timed repetitions per process, fastest reported (default 3)
+#   DSC_BENCH_CNN_STEPS   CNN batches per repetition (default 50)
+#   DSC_BENCH_PYTHON      Python with torch (default /usr/bin/python3)
+#   DSC_BENCH_AVX512      auto (default): if OpenBLAS picked its Haswell kernels on a CPU
+#                         with AVX-512 (OpenBLAS < 0.3.27 does not know AMD Zen 5), run a
+#                         second pass with OPENBLAS_CORETYPE=SkylakeX for both sides; 0 = never.
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+REPEAT=${DSC_BENCH_REPEAT:-3}
+CNN_STEPS=${DSC_BENCH_CNN_STEPS:-50}
+PY=${DSC_BENCH_PYTHON:-/usr/bin/python3}
+AVX512=${DSC_BENCH_AVX512:-auto}
+OUTDIR="$ROOT/bench/results"
+OUT="$OUTDIR/latest.txt"
+mkdir -p "$OUTDIR"
+
+for exe in bench_sgemm bench_train; do
+  if [ ! -x "$BUILD/$exe" ]; then
+    echo "run.sh: $BUILD/$exe is missing; build it with: cmake --build $BUILD --target benchmarks" >&2
+    exit 1
+  fi
+done
+
+RAW=$(mktemp)
+trap 'rm -f "$RAW"' EXIT
+log() { echo "$@" | tee -a "$RAW"; }
+
+have_torch=1
+if ! "$PY" -c "import torch" >/dev/null 2>&1; then
+  have_torch=0
+  echo "run.sh: PyTorch is not available to $PY; running descent's side only." >&2
+  echo "        Install it with: sudo apt-get install python3-torch" >&2
+  echo "        (or: DSC_BENCH_DEPS=1 bash scripts/install-deps.sh)" >&2
+fi
+
+cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+cores=$(nproc 2>/dev/null || echo "?")
+log "# descent benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+log "# machine: ${cpu_model:-unknown CPU}, $cores cores; $(uname -sr)"
+log "# git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (+local changes)')"
+[ $have_torch = 1 ] && log "# torch: $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+log "# repeat=$REPEAT (fastest repetition reported), cnn_steps=$CNN_STEPS, data: random 1x28x28 inputs, 10 classes"
+
+load() { awk '{print $1}' /proc/loadavg 2>/dev/null || echo "?"; }
+
+# run_pass TAG: every measurement once, lines tagged pass=TAG and the load before each.
+run_pass() {
+  local tag=$1
+  log "$("$BUILD/bench_sgemm" --check | tail -1) pass=$tag"
+  for t in 1 2; do
+    log "$("$BUILD/bench_sgemm" --threads "$t" --sizes 1024,2048,4096 --reps 3 | tail -1) pass=$tag load=$(load)"
+  done
+  for model in mlp cnn; do
+    local steps=""
+    [ "$model" = cnn ] && steps="--steps $CNN_STEPS"
+    for t in 1 2; do
+      local l
+      l=$(load)
+      log "$("$BUILD/bench_train" --model $model --threads $t $steps --repeat "$REPEAT") pass=$tag load=$l"
+      if [ $have_torch = 1 ]; then
+        l=$(load)
+        log "$("$PY" "$ROOT/bench/torch_train.py" --model $model --threads $t $steps --repeat "$REPEAT") pass=$tag load=$l"
+      fi
+    done
+  done
+}
+
+corename=$("$BUILD/bench_sgemm" --corename 2>/dev/null | sed -n 's/.*corename=\([^ ]*\).*/\1/p')
+log "# openblas core: ${corename:-n/a}${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
+run_pass default
+if [ "$AVX512" != 0 ] && [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null &&
+   [ "$corename" = Haswell ]; then
+  log "# OpenBLAS chose its Haswell (AVX2) kernels on a CPU with AVX-512: second pass with OPENBLAS_CORETYPE=SkylakeX"
+  export OPENBLAS_CORETYPE=SkylakeX
+  run_pass skx
+  unset OPENBLAS_CORETYPE
+fi
+
+# ---- summary: ratios (descent / PyTorch) and fractions of peak ----
+SUMMARY=$(awk '
+function kv(line, key,   n, i, a, p) {
+  n = split(line, a, " ")
+  for (i = 1; i <= n; i++) { p = index(a[i], "="); if (substr(a[i], 1, p - 1) == key) return substr(a[i], p + 1) }
+  return ""
+}
+/^bench=sgemm_peak/ { peak[kv($0, "pass") "," kv($0, "threads")] = kv($0, "peak_gflops") }
+/^check=sgemm_threads_summary/ { check[kv($0, "pass")] = kv($0, "differing") }
+/^bench=train/ {
+  k = kv($0, "pass") "," kv($0, "model") "," kv($0, "impl") "," kv($0, "threads")
+  sps[k] = kv($0, "samples_per_s"); ep[k] = kv($0, "s_per_epoch"); gf[k] = kv($0, "gflops")
+  rss[k] = kv($0, "peak_rss_kb"); ld[k] = kv($0, "load"); arena[k] = kv($0, "arena_bytes")
+  passes[kv($0, "pass")] = 1
+}
+END {
+  for (p in passes) {
+    printf "\n== pass %s: sgemm peak %s GFLOP/s (1 thread), %s (2 threads); 1-vs-2-thread GEMMs differing: %s ==\n", p, peak[p ",1"], peak[p ",2"], check[p]
+    printf "%-5s %-8s %3s %12s %9s %8s %7s %10s %6s\n", "model", "impl", "thr", "samples/s", "s/epoch", "GFLOP/s", "%peak", "peakRSS_MB", "load"
+    for (mi = 1; mi <= 2; mi++) {
+      m = mi == 1 ? "mlp" : "cnn"
+      for (ii = 1; ii <= 2; ii++) {
+        im = ii == 1 ? "descent" : "torch"
+        for (t = 1; t <= 2; t++) {
+          k = p "," m "," im "," t
+          if (!(k in sps)) continue
+          pk = peak[p "," t]
+          printf "%-5s %-8s %3d %12.0f %9.3f %8.1f %6.1f%% %10.1f %6s\n", m, im, t, sps[k], ep[k], gf[k], pk > 0 ? 100 * gf[k] / pk : 0, rss[k] / 1024, ld[k]
+        }
+      }
+      bd = 0; bt = 0
+      for (t = 1; t <= 2; t++) {
+        if (sps[p "," m ",descent," t] > bd) { bd = sps[p "," m ",descent," t]; btd = t }
+        if (sps[p "," m ",torch," t] > bt) { bt = sps[p "," m ",torch," t]; btt = t }
+      }
+      if (bt > 0) {
+        printf "%s: descent best (%d thr) / PyTorch best (%d thr) samples/s = %.2fx", m, btd, btt, bd / bt
+        printf "; peak RSS descent/PyTorch (1 thr) = %.1f/%.1f MB; descent arena %.2f MB\n", rss[p "," m ",descent,1"] / 1024, rss[p "," m ",torch,1"] / 1024, arena[p "," m ",descent,1"] / 1048576
+      } else
+        printf "%s: descent best %.0f samples/s (%d thr); PyTorch not run; descent arena %.2f MB\n", m, bd, btd, arena[p "," m ",descent,1"] / 1048576
+    }
+  }
+}' "$RAW")
+log "$SUMMARY"
+cp "$RAW" "$OUT"
+echo
+echo "run.sh: wrote $OUT"
