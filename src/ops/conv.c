@@ -19,7 +19,10 @@
  * beta = 1; inside a chunk the sum over (j, p) is the GEMM's K loop, which the BLAS never
  * splits across threads. im2col, col2im, scatter and gather are parallel over independent
  * rows / (example, channel) planes. So results are bit-identical for any thread count.
- * Workspace (g->scratch): col, gcol [C*KH*KW, nb*OHW] and Y [O, nb*OHW]. */
+ * Workspace (g->scratch): col, gcol [C*KH*KW, nb*OHW] and Y [O, nb*OHW]. Column cache
+ * (n->aux, when at most CONV_CACHE_MAX floats): the forward pass leaves col(x) of every
+ * chunk there, so the backward pass, the JVP (which the engine runs right after the
+ * forward) and the per-example rule need no second im2col of x. */
 #include <string.h>
 
 #include "descent/ops.h"
@@ -28,7 +31,7 @@
 #include "autodiff/graph_internal.h"
 
 /* Target size (floats) of one chunk's column matrix: large GEMMs without huge workspace. */
-#define CONV_COL_TARGET (1 << 20)
+#define CONV_COL_TARGET (1 << 18)
 
 typedef struct conv_geom {
     int N, C, H, W, O, KH, KW, OH, OW;
@@ -39,6 +42,12 @@ typedef struct conv_geom {
 } conv_geom;
 
 #define CA_IS1D 7
+#define CA_CACHE 8 /* 0 = undecided, 1 = keep the forward's columns in aux, 2 = recompute */
+
+/* The forward's columns of x are kept in n->aux for the backward pass (and the JVP, the
+ * per-example rule) when they take at most this many floats at the batch size the node was
+ * built with; larger layers recompute them (im2col costs ~10% of a conv's time). */
+#define CONV_CACHE_MAX (1 << 23)
 
 static int conv_out_size(int in, int pad, int dil, int k, int stride)
 {
@@ -114,10 +123,36 @@ static void valid_range(int i0, int s, int in, int out, int *lo, int *hi)
     *hi = h;
 }
 
-/* col[r, j*OHW + p] for examples e0..e0+nb-1 of x [N, C, H, W]; ld = nb*OHW. */
-static void im2col(const conv_geom *q, const float *x, int e0, int nb, float *col)
+/* The rows copied here are short (OW floats, often 8-32): inline vector loops beat library
+ * calls, but GCC turns such loops back into memcpy/memset calls (loop distribution), which
+ * made im2col 3x slower on the benchmark CNN. So that transformation is off for the
+ * lowering kernels. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONV_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define CONV_NO_LIBCALLS
+#endif
+
+CONV_NO_LIBCALLS static inline void row_copy(float *restrict d, const float *restrict s, int n)
 {
-    const int KK = q->KH * q->KW, ld = nb * q->OHW;
+    for (int i = 0; i < n; i++)
+        d[i] = s[i];
+}
+CONV_NO_LIBCALLS static inline void row_copy_strided(float *restrict d, const float *restrict s, int n, int stride)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = s[(size_t)i * stride];
+}
+CONV_NO_LIBCALLS static inline void row_zero(float *restrict d, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = 0.0f;
+}
+
+/* col[r, j*OHW + p] for examples e0..e0+nb-1 of x [N, C, H, W]; ld = nb*OHW. */
+CONV_NO_LIBCALLS static void im2col(const conv_geom *q, const float *x, int e0, int nb, float *col)
+{
+    const int KK = q->KH * q->KW, ld = nb * q->OHW, OW = q->OW;
 #pragma omp parallel for schedule(static) if ((int64_t)q->CKK * ld > 32768)
     for (int r = 0; r < q->CKK; r++) {
         int c = r / KK, kh = (r % KK) / q->KW, kw = r % q->KW;
@@ -129,32 +164,25 @@ static void im2col(const conv_geom *q, const float *x, int e0, int nb, float *co
         for (int j = 0; j < nb; j++) {
             const float *xp = x + ((size_t)(e0 + j) * q->C + c) * q->HW;
             float *d = dst + (size_t)j * q->OHW;
-            if (ohlo > 0)
-                memset(d, 0, (size_t)ohlo * q->OW * sizeof(float));
+            row_zero(d, ohlo * OW);
             for (int oh = ohlo; oh < ohhi; oh++) {
                 const float *src = xp + (size_t)(ih0 + oh * q->sh) * q->W + iw0;
-                float *dr = d + (size_t)oh * q->OW;
-                for (int ow = 0; ow < owlo; ow++)
-                    dr[ow] = 0.0f;
-                if (q->sw == 1) {
-                    if (owhi > owlo)
-                        memcpy(dr + owlo, src + owlo, (size_t)(owhi - owlo) * sizeof(float));
-                } else {
-                    for (int ow = owlo; ow < owhi; ow++)
-                        dr[ow] = src[(size_t)ow * q->sw];
-                }
-                for (int ow = owhi; ow < q->OW; ow++)
-                    dr[ow] = 0.0f;
+                float *dr = d + (size_t)oh * OW;
+                row_zero(dr, owlo);
+                if (q->sw == 1)
+                    row_copy(dr + owlo, src + owlo, owhi - owlo);
+                else
+                    row_copy_strided(dr + owlo, src + (size_t)owlo * q->sw, owhi - owlo, q->sw);
+                row_zero(dr + owhi, OW - owhi);
             }
-            if (ohhi < q->OH)
-                memset(d + (size_t)ohhi * q->OW, 0, (size_t)(q->OH - ohhi) * q->OW * sizeof(float));
+            row_zero(d + (size_t)ohhi * OW, (q->OH - ohhi) * OW);
         }
     }
 }
 
 /* gx[e0 + j, c, ih, iw] += sum over taps of gcol[(c, kh, kw), j*OHW + (oh, ow)]. Each
  * (example, channel) plane is owned by one iteration; taps are added in a fixed order. */
-static void col2im(const conv_geom *q, const float *gcol, int e0, int nb, float *gx)
+CONV_NO_LIBCALLS static void col2im(const conv_geom *q, const float *gcol, int e0, int nb, float *gx)
 {
     const int ld = nb * q->OHW;
 #pragma omp parallel for schedule(static) if ((int64_t)q->CKK * ld > 32768)
@@ -169,8 +197,8 @@ static void col2im(const conv_geom *q, const float *gcol, int e0, int nb, float 
                 valid_range(iw0, q->sw, q->W, q->OW, &owlo, &owhi);
                 const float *src = gcol + ((size_t)(c * q->KH + kh) * q->KW + kw) * ld + (size_t)j * q->OHW;
                 for (int oh = ohlo; oh < ohhi; oh++) {
-                    float *dr = xp + (size_t)(ih0 + oh * q->sh) * q->W + iw0;
-                    const float *sr = src + (size_t)oh * q->OW;
+                    float *restrict dr = xp + (size_t)(ih0 + oh * q->sh) * q->W + iw0;
+                    const float *restrict sr = src + (size_t)oh * q->OW;
                     if (q->sw == 1) {
                         for (int ow = owlo; ow < owhi; ow++)
                             dr[ow] += sr[ow];
@@ -250,27 +278,39 @@ static void conv_ws(dsc_graph *g, const conv_geom *q, float **col, float **col2,
     *Y = *col2 + (size_t)q->CKK * ncol;
 }
 
-/* y = conv(xa, wa) [+ conv(xb, wb)] + bias: the forward pass and the JVP. */
+/* Columns of the chunk starting at example e0 inside a column cache (chunks are stored one
+ * after the other, each [CKK, nb*OHW]). */
+static float *chunk_cols(const conv_geom *q, const float *cache, int e0)
+{
+    return (float *)cache + (size_t)e0 * q->CKK * q->OHW;
+}
+
+/* y = conv(xa, wa) [+ conv(xb, wb)] + bias: the forward pass and the JVP. fill_a: column
+ * cache to fill with col(xa) (or NULL); have_b: cache already holding col(xb) (or NULL). */
 static void conv_fwd_sum(dsc_graph *g, const conv_geom *q, const float *xa, const float *wa, const float *xb,
-                         const float *wb, const float *bias, float *y)
+                         const float *wb, const float *bias, float *y, float *fill_a, const float *have_b)
 {
     float *col, *col2, *Y;
     conv_ws(g, q, &col, &col2, &Y);
     for (int e0 = 0; e0 < q->N; e0 += q->bc) {
         int nb = q->N - e0 < q->bc ? q->N - e0 : q->bc, ncol = nb * q->OHW;
-        im2col(q, xa, e0, nb, col);
-        gemm_fwd(q, wa, col, ncol, 0.0f, Y);
+        float *ca = fill_a ? chunk_cols(q, fill_a, e0) : col;
+        im2col(q, xa, e0, nb, ca);
+        gemm_fwd(q, wa, ca, ncol, 0.0f, Y);
         if (xb) {
-            im2col(q, xb, e0, nb, col2);
-            gemm_fwd(q, wb, col2, ncol, 1.0f, Y);
+            float *cb = have_b ? chunk_cols(q, have_b, e0) : col2;
+            if (!have_b)
+                im2col(q, xb, e0, nb, cb);
+            gemm_fwd(q, wb, cb, ncol, 1.0f, Y);
         }
         scatter_out(q, Y, bias, e0, nb, y);
     }
 }
 
-/* gx += col2im(W^T gY) (if gx), gW += gY col(xc)^T (if gw): the VJP and the R-op term. */
+/* gx += col2im(W^T gY) (if gx), gW += gY col(xc)^T (if gw): the VJP and the R-op term.
+ * have_c: column cache holding col(xc), or NULL. */
 static void conv_bwd(dsc_graph *g, const conv_geom *q, const float *gy, const float *w, float *gx,
-                     const float *xc, float *gw)
+                     const float *xc, float *gw, const float *have_c)
 {
     if (!gx && !gw)
         return;
@@ -280,8 +320,10 @@ static void conv_bwd(dsc_graph *g, const conv_geom *q, const float *gy, const fl
         int nb = q->N - e0 < q->bc ? q->N - e0 : q->bc, ncol = nb * q->OHW;
         gather_grad(q, gy, e0, nb, GY);
         if (gw) {
-            im2col(q, xc, e0, nb, col);
-            gemm_wgrad(q, GY, col, ncol, gw);
+            float *cc = have_c ? chunk_cols(q, have_c, e0) : col;
+            if (!have_c)
+                im2col(q, xc, e0, nb, cc);
+            gemm_wgrad(q, GY, cc, ncol, gw);
         }
         if (gx) {
             gemm_dgrad(q, w, GY, ncol, gcol);
@@ -376,7 +418,12 @@ static dsc_status conv_infer(dsc_graph *g, dsc_node *n)
         lim = 1;
     int64_t bmax = q.N < lim ? q.N : lim;
     n->scratch_size = (2 * (int64_t)q.CKK + q.O) * bmax * q.OHW;
-    n->aux_size = 0;
+    /* Decided once, at the batch the node is built with (the largest), so the aux size only
+     * shrinks with dsc_graph_set_batch. */
+    int64_t cols = (int64_t)q.N * q.CKK * q.OHW;
+    if (n->attr.i[CA_CACHE] == 0)
+        n->attr.i[CA_CACHE] = cols <= CONV_CACHE_MAX ? 1 : 2;
+    n->aux_size = n->attr.i[CA_CACHE] == 1 ? cols : 0;
     return DSC_OK;
 }
 
@@ -388,11 +435,15 @@ static const float *bias_of(dsc_graph *g, const dsc_node *n, int tangent)
     return tangent ? b->tangent : b->value;
 }
 
+/* The node's column cache (col(x) of the last forward pass), or NULL. */
+static float *col_cache(const dsc_node *n) { return n->attr.i[CA_CACHE] == 1 ? n->aux : NULL; }
+
 static void conv_forward(dsc_graph *g, dsc_node *n)
 {
     conv_geom q;
     conv_geometry(g, n, &q);
-    conv_fwd_sum(g, &q, dsc_in(g, n, 0)->value, dsc_in(g, n, 1)->value, NULL, NULL, bias_of(g, n, 0), n->value);
+    conv_fwd_sum(g, &q, dsc_in(g, n, 0)->value, dsc_in(g, n, 1)->value, NULL, NULL, bias_of(g, n, 0), n->value,
+                 col_cache(n), NULL);
 }
 
 static void conv_vjp(dsc_graph *g, dsc_node *n)
@@ -400,7 +451,7 @@ static void conv_vjp(dsc_graph *g, dsc_node *n)
     dsc_node *x = dsc_in(g, n, 0), *w = dsc_in(g, n, 1);
     conv_geom q;
     conv_geometry(g, n, &q);
-    conv_bwd(g, &q, n->grad, w->value, x->grad, x->value, w->grad);
+    conv_bwd(g, &q, n->grad, w->value, x->grad, x->value, w->grad, col_cache(n));
     if (q.has_bias && dsc_in(g, n, 2)->grad)
         bias_grad(&q, n->grad, dsc_in(g, n, 2)->grad);
 }
@@ -410,7 +461,9 @@ static void conv_jvp(dsc_graph *g, dsc_node *n)
     dsc_node *x = dsc_in(g, n, 0), *w = dsc_in(g, n, 1);
     conv_geom q;
     conv_geometry(g, n, &q);
-    conv_fwd_sum(g, &q, x->tangent, w->value, x->value, w->tangent, bias_of(g, n, 1), n->tangent);
+    /* The engine runs this right after conv_forward on the same x: the cache holds col(x). */
+    conv_fwd_sum(g, &q, x->tangent, w->value, x->value, w->tangent, bias_of(g, n, 1), n->tangent, NULL,
+                 col_cache(n));
 }
 
 static void conv_vjp_rop(dsc_graph *g, dsc_node *n)
@@ -418,7 +471,7 @@ static void conv_vjp_rop(dsc_graph *g, dsc_node *n)
     dsc_node *x = dsc_in(g, n, 0), *w = dsc_in(g, n, 1);
     conv_geom q;
     conv_geometry(g, n, &q);
-    conv_bwd(g, &q, n->grad, w->tangent, x->grad_tangent, x->tangent, w->grad_tangent);
+    conv_bwd(g, &q, n->grad, w->tangent, x->grad_tangent, x->tangent, w->grad_tangent, NULL);
 }
 
 /* Per-example gradients of the weight (gy_e col_e^T per group) and the bias. */
@@ -446,11 +499,13 @@ static void conv_per_example(dsc_graph *g, dsc_node *n, int input, float *out, s
     const float *x = dsc_in(g, n, 0)->value;
     for (int e0 = 0; e0 < q.N; e0 += q.bc) {
         int nb = q.N - e0 < q.bc ? q.N - e0 : q.bc, ncol = nb * q.OHW;
-        im2col(&q, x, e0, nb, col);
+        float *cc = col_cache(n) ? chunk_cols(&q, col_cache(n), e0) : col;
+        if (!col_cache(n))
+            im2col(&q, x, e0, nb, cc);
         for (int j = 0; j < nb; j++)
             for (int gi = 0; gi < q.G; gi++)
                 dsc_gemm_fixed(0, 1, q.Og, q.CKKg, q.OHW, 1.0f, gy + ((size_t)(e0 + j) * q.O + (size_t)gi * q.Og) * q.OHW,
-                          q.OHW, col + (size_t)gi * q.CKKg * ncol + (size_t)j * q.OHW, ncol, 1.0f,
+                          q.OHW, cc + (size_t)gi * q.CKKg * ncol + (size_t)j * q.OHW, ncol, 1.0f,
                           out + (size_t)(e0 + j) * ld + (size_t)gi * q.Og * q.CKKg, q.CKKg);
     }
 }
