@@ -3,6 +3,7 @@
  * and writes a loss curve (CSV and, when gnuplot is installed, a PNG).
  *
  * usage: train_digits DATA/digits.csv.gz OUT_DIR [epochs] */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -83,8 +83,8 @@ double dsc_test_max_rel(const float *a, const float *b, size_t n, double floor);
 /* Max |a - b| / max(max|b|, floor): error relative to the array's scale. */
 double dsc_test_scaled_err(const float *a, const float *b, size_t n, double floor);
 
-/* Gradient check: compile a built graph (if not yet), fill params (uniform [-1,1]) and
- * inputs, run dsc_gradcheck and CHECK the errors against tol. */
+/* Gradient check of a compiled graph whose parameters and inputs the caller has set: runs
+ * dsc_gradcheck with its defaults and CHECKs the errors against tol. */
 void dsc_test_gradcheck(const char *what, dsc_graph *g, double tol);
 
 /* Reading committed fixtures (tests/fixtures): float32 little-endian arrays in the .f32

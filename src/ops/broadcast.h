@@ -40,6 +40,9 @@ static inline void dsc_bcast_init(dsc_bcast *it, const dsc_shape *out, const dsc
     do {                                                                          \
         int64_t idx_[DSC_MAX_DIMS] = {0};                                         \
         int64_t o0 = 0, o1 = 0, o2 = 0;                                           \
+        (void)o0;                                                                 \
+        (void)o1;                                                                 \
+        (void)o2;                                                                 \
         for (int64_t k = 0; k < (it)->n; k++) {                                   \
             __VA_ARGS__;                                                              \
             for (int d_ = (it)->nd - 1; d_ >= 0; d_--) {                          \
