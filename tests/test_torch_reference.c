@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autodiff/graph_internal.h"
+#include "descent/nn.h"
 #include "testing.h"
 
 /* ---- fixture reading ------------------------------------------------------------- */
@@ -357,30 +359,8 @@ static dsc_id param_like(dsc_graph *g, fixture *f, const char *name)
     return t ? dsc_param(g, name, t->shape.ndim, t->shape.dim) : -1;
 }
 
-
 /* ---- layer cases --------------------------------------------------------------------- */
 
-/* Which op families are linked in (switched on as the ops land; all on at the end). */
-#ifndef REF_HAVE_LINEAR
-#define REF_HAVE_LINEAR 1
-#endif
-#ifndef REF_HAVE_CONV
-#define REF_HAVE_CONV 1
-#endif
-#ifndef REF_HAVE_POOL
-#define REF_HAVE_POOL 1
-#endif
-#ifndef REF_HAVE_NORM
-#define REF_HAVE_NORM 1
-#endif
-#ifndef REF_HAVE_DROPOUT
-#define REF_HAVE_DROPOUT 1
-#endif
-#ifndef REF_HAVE_EMBEDDING
-#define REF_HAVE_EMBEDDING 1
-#endif
-
-#if REF_HAVE_NORM
 static dsc_id buffer_like(dsc_graph *g, fixture *f, const char *name)
 {
     char key[128];
@@ -388,9 +368,7 @@ static dsc_id buffer_like(dsc_graph *g, fixture *f, const char *name)
     fx_tensor *t = fx_find(f, key);
     return t ? dsc_buffer(g, name, t->shape.ndim, t->shape.dim) : -1;
 }
-#endif
 
-#if REF_HAVE_CONV
 static dsc_conv_opts conv_opts(fixture *f)
 {
     dsc_conv_opts o = dsc_conv_defaults();
@@ -402,9 +380,7 @@ static dsc_conv_opts conv_opts(fixture *f)
     o.groups = (int)fx_num(f, "groups", 0, 1);
     return o;
 }
-#endif
 
-#if REF_HAVE_POOL
 static dsc_pool_opts pool_opts(fixture *f)
 {
     dsc_pool_opts o;
@@ -418,34 +394,24 @@ static dsc_pool_opts pool_opts(fixture *f)
     o.count_include_pad = (int)fx_num(f, "count_include_pad", 0, 1);
     return o;
 }
-#endif
 
-/* Builds the layer of fixture kind on x; -1 for an unknown (or not yet linked) kind. */
+/* Builds the layer of the fixture's kind on x; -1 for an unknown kind. */
 static dsc_id build_layer(dsc_graph *g, fixture *f, dsc_id x)
 {
     const char *k = f->kind;
-    dsc_id w = param_like(g, f, "weight"), b = param_like(g, f, "bias");
-    (void)w;
-    (void)b;
-#if REF_HAVE_LINEAR
+    dsc_id w = param_like(g, f, "weight"), b = param_like(g, f, "bias"); /* -1 when absent */
     if (!strcmp(k, "linear"))
         return dsc_linear(g, x, w, b);
-#endif
-#if REF_HAVE_CONV
     if (!strcmp(k, "conv1d"))
         return dsc_conv1d(g, x, w, b, conv_opts(f));
     if (!strcmp(k, "conv2d"))
         return dsc_conv2d(g, x, w, b, conv_opts(f));
-#endif
-#if REF_HAVE_POOL
     if (!strcmp(k, "max_pool2d"))
         return dsc_max_pool2d(g, x, pool_opts(f));
     if (!strcmp(k, "avg_pool2d"))
         return dsc_avg_pool2d(g, x, pool_opts(f));
     if (!strcmp(k, "global_avg_pool2d"))
         return dsc_global_avg_pool2d(g, x);
-#endif
-#if REF_HAVE_NORM
     if (!strcmp(k, "batch_norm")) {
         dsc_id rm = buffer_like(g, f, "running_mean"), rv = buffer_like(g, f, "running_var");
         return dsc_batch_norm(g, x, w, b, rm, rv, (float)fx_num(f, "momentum", 0, 0.1),
@@ -453,16 +419,11 @@ static dsc_id build_layer(dsc_graph *g, fixture *f, dsc_id x)
     }
     if (!strcmp(k, "layer_norm"))
         return dsc_layer_norm(g, x, (int)fx_num(f, "nnorm", 0, 1), w, b, (float)fx_num(f, "eps", 0, 1e-5));
-#endif
-#if REF_HAVE_DROPOUT
     if (!strcmp(k, "dropout"))
         return dsc_dropout(g, x, (float)fx_num(f, "p", 0, 0.5));
-#endif
-#if REF_HAVE_EMBEDDING
     if (!strcmp(k, "embedding"))
         return dsc_embedding(g, x, w);
-#endif
-    fprintf(stderr, "%s: layer kind '%s' not available\n", f->name, k);
+    fprintf(stderr, "%s: unknown layer kind '%s'\n", f->name, k);
     dsc_test_failures++;
     return -1;
 }
@@ -514,15 +475,9 @@ done:
 #define LAYER_TEST(name) \
     static void test_##name(void) { run_layer_case(#name, REF_TOL); }
 
-#if REF_HAVE_LINEAR
 LAYER_TEST(linear)
 LAYER_TEST(linear_3d_nobias)
-#define LINEAR_TESTS TEST(test_linear), TEST(test_linear_3d_nobias),
-#else
-#define LINEAR_TESTS
-#endif
 
-#if REF_HAVE_CONV
 LAYER_TEST(conv1d)
 LAYER_TEST(conv1d_s2_p2_d2_g2)
 LAYER_TEST(conv2d)
@@ -532,15 +487,7 @@ LAYER_TEST(conv2d_g2)
 LAYER_TEST(conv2d_depthwise)
 LAYER_TEST(conv2d_rect)
 LAYER_TEST(conv2d_1x1_s2_nobias)
-#define CONV_TESTS                                                                                      \
-    TEST(test_conv1d), TEST(test_conv1d_s2_p2_d2_g2), TEST(test_conv2d), TEST(test_conv2d_s2_p1),       \
-        TEST(test_conv2d_d2_p2), TEST(test_conv2d_g2), TEST(test_conv2d_depthwise), TEST(test_conv2d_rect), \
-        TEST(test_conv2d_1x1_s2_nobias),
-#else
-#define CONV_TESTS
-#endif
 
-#if REF_HAVE_POOL
 LAYER_TEST(maxpool2d)
 LAYER_TEST(maxpool2d_k3_s2_p1)
 LAYER_TEST(maxpool2d_ceil)
@@ -551,15 +498,7 @@ LAYER_TEST(avgpool2d_k3_s2_p1_nopad)
 LAYER_TEST(avgpool2d_ceil)
 LAYER_TEST(avgpool2d_ceil_nopad)
 LAYER_TEST(adaptive_avgpool2d)
-#define POOL_TESTS                                                                                           \
-    TEST(test_maxpool2d), TEST(test_maxpool2d_k3_s2_p1), TEST(test_maxpool2d_ceil), TEST(test_maxpool2d_rect), \
-        TEST(test_avgpool2d), TEST(test_avgpool2d_k3_s2_p1), TEST(test_avgpool2d_k3_s2_p1_nopad),            \
-        TEST(test_avgpool2d_ceil), TEST(test_avgpool2d_ceil_nopad), TEST(test_adaptive_avgpool2d),
-#else
-#define POOL_TESTS
-#endif
 
-#if REF_HAVE_NORM
 LAYER_TEST(bn1d_train)
 LAYER_TEST(bn1d_eval)
 LAYER_TEST(bn1d_3d_train)
@@ -571,15 +510,7 @@ LAYER_TEST(bn2d_nostats_eval)
 LAYER_TEST(layernorm)
 LAYER_TEST(layernorm_2d)
 LAYER_TEST(layernorm_noaffine)
-#define NORM_TESTS                                                                                        \
-    TEST(test_bn1d_train), TEST(test_bn1d_eval), TEST(test_bn1d_3d_train), TEST(test_bn2d_train),         \
-        TEST(test_bn2d_eval), TEST(test_bn2d_noaffine_train), TEST(test_bn2d_nostats_train),              \
-        TEST(test_bn2d_nostats_eval), TEST(test_layernorm), TEST(test_layernorm_2d), TEST(test_layernorm_noaffine),
-#else
-#define NORM_TESTS
-#endif
 
-#if REF_HAVE_DROPOUT
 LAYER_TEST(dropout_eval)
 
 /* Train-mode dropout cannot match torch's random stream; check its statistics instead:
@@ -631,27 +562,10 @@ static void test_dropout_train_stats(void)
     free(ones);
     free(first);
 }
-#define DROPOUT_TESTS TEST(test_dropout_eval), TEST(test_dropout_train_stats),
-#else
-#define DROPOUT_TESTS
-#endif
 
-#if REF_HAVE_EMBEDDING
 LAYER_TEST(embedding)
-#define EMBEDDING_TESTS TEST(test_embedding),
-#else
-#define EMBEDDING_TESTS
-#endif
 
 /* ---- network cases (the zoo) -------------------------------------------------------------- */
-
-#ifndef REF_HAVE_ZOO
-#define REF_HAVE_ZOO 0
-#endif
-
-#if REF_HAVE_ZOO
-#include "autodiff/graph_internal.h"
-#include "descent/nn.h"
 
 /* dsc_model_build returns a compiled graph, and dsc_input_requires_grad must be called before
  * compiling; so the test gives "x" a gradient buffer itself: the engine zeroes every non-NULL
@@ -759,10 +673,6 @@ MODEL_TEST(mlp_bn_gelu, REF_TOL)
 MODEL_TEST(cnn_bn, REF_TOL)
 MODEL_TEST(resnet20, REF_TOL)
 MODEL_TEST(resnet20_mnist, REF_TOL)
-#define ZOO_TESTS TEST(test_lenet5), TEST(test_mlp_bn_gelu), TEST(test_cnn_bn), TEST(test_resnet20), TEST(test_resnet20_mnist),
-#else
-#define ZOO_TESTS
-#endif
 
 /* The fixture reader itself (always on): a manifest is parsed and a comparison can fail. */
 static void test_fixture_reader(void)
@@ -792,5 +702,45 @@ static void test_fixture_reader(void)
     fx_free(f);
 }
 
-DSC_TEST_MAIN("torch_reference", TEST(test_fixture_reader), LINEAR_TESTS CONV_TESTS POOL_TESTS NORM_TESTS
-                                     DROPOUT_TESTS EMBEDDING_TESTS ZOO_TESTS)
+DSC_TEST_MAIN("torch_reference",
+              TEST(test_fixture_reader),
+              TEST(test_linear),
+              TEST(test_linear_3d_nobias),
+              TEST(test_conv1d),
+              TEST(test_conv1d_s2_p2_d2_g2),
+              TEST(test_conv2d),
+              TEST(test_conv2d_s2_p1),
+              TEST(test_conv2d_d2_p2),
+              TEST(test_conv2d_g2),
+              TEST(test_conv2d_depthwise),
+              TEST(test_conv2d_rect),
+              TEST(test_conv2d_1x1_s2_nobias),
+              TEST(test_maxpool2d),
+              TEST(test_maxpool2d_k3_s2_p1),
+              TEST(test_maxpool2d_ceil),
+              TEST(test_maxpool2d_rect),
+              TEST(test_avgpool2d),
+              TEST(test_avgpool2d_k3_s2_p1),
+              TEST(test_avgpool2d_k3_s2_p1_nopad),
+              TEST(test_avgpool2d_ceil),
+              TEST(test_avgpool2d_ceil_nopad),
+              TEST(test_adaptive_avgpool2d),
+              TEST(test_bn1d_train),
+              TEST(test_bn1d_eval),
+              TEST(test_bn1d_3d_train),
+              TEST(test_bn2d_train),
+              TEST(test_bn2d_eval),
+              TEST(test_bn2d_noaffine_train),
+              TEST(test_bn2d_nostats_train),
+              TEST(test_bn2d_nostats_eval),
+              TEST(test_layernorm),
+              TEST(test_layernorm_2d),
+              TEST(test_layernorm_noaffine),
+              TEST(test_dropout_eval),
+              TEST(test_dropout_train_stats),
+              TEST(test_embedding),
+              TEST(test_lenet5),
+              TEST(test_mlp_bn_gelu),
+              TEST(test_cnn_bn),
+              TEST(test_resnet20),
+              TEST(test_resnet20_mnist))
