@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "descent/nn.h"
+#include "nn/spec.h"
 #include "testing.h"
 
 struct zoo_case {
@@ -479,6 +480,68 @@ static void test_layer_errors(void)
     CHECK_STATUS(dsc_activation_parse("swish", &a), DSC_ERR_INVALID);
 }
 
+/* Hostile specs: random strings over the grammar's alphabet, too many tokens, very long
+ * input. The parser must return OK or DSC_ERR_INVALID with a message, never crash (run
+ * under ASan/UBSan in CI). Specs that parse are also built when small enough. */
+static void test_spec_fuzz(void)
+{
+    static const char alpha[] = "cpafdbkKs0123456789-.,:=mlnetvgrsx ";
+    char buf[64];
+    dsc_rng r = dsc_rng_seed(123);
+    int parsed = 0;
+    for (int it = 0; it < 20000; it++) {
+        static const char *prefixes[] = {"cnn:", "mlp:", "", "lenet5", "cnn:c", "mlp:784-"};
+        const char *pre = prefixes[dsc_rng_below(&r, 6)];
+        size_t len = strlen(pre), n = (size_t)dsc_rng_below(&r, 24);
+        memcpy(buf, pre, len);
+        for (size_t i = 0; i < n; i++)
+            buf[len++] = alpha[dsc_rng_below(&r, sizeof alpha - 1)];
+        buf[len] = 0;
+        dsc_spec sp;
+        dsc_status st = dsc_spec_parse(buf, &sp);
+        CHECK(st == DSC_OK || st == DSC_ERR_INVALID);
+        if (st != DSC_OK) {
+            CHECK(strstr(dsc_last_error(), "model spec") != NULL);
+            continue;
+        }
+        parsed++;
+        /* Build the ones with small numbers only (no token over 3 digits). */
+        int small = 1;
+        for (size_t i = 0, run = 0; buf[i]; i++) {
+            run = buf[i] >= '0' && buf[i] <= '9' ? run + 1 : 0;
+            if (run > 2)
+                small = 0;
+        }
+        if (small) {
+            int64_t in[3] = {1, 12, 12};
+            dsc_model m;
+            st = dsc_model_build(buf, 3, in, 10, 2, &m);
+            CHECK(st == DSC_OK || st == DSC_ERR_INVALID || st == DSC_ERR_SHAPE);
+            if (st == DSC_OK)
+                dsc_model_free(&m);
+        }
+    }
+    CHECK(parsed > 100); /* the generator reaches valid specs too */
+
+    static char big[20000];
+    memset(big, 0, sizeof big);
+    strcpy(big, "cnn:");
+    for (int i = 0; i < 1000; i++)
+        strcat(big, "c4k1-");
+    strcat(big, "f8");
+    dsc_spec sp;
+    CHECK_STATUS(dsc_spec_parse(big, &sp), DSC_ERR_INVALID);
+    CHECK(strstr(dsc_last_error(), "more than") != NULL);
+    memset(big, '9', sizeof big - 1);
+    memcpy(big, "mlp:", 4);
+    CHECK_STATUS(dsc_spec_parse(big, &sp), DSC_ERR_INVALID);
+    CHECK_STATUS(dsc_spec_parse("mlp:784-10,,", &sp), DSC_ERR_INVALID);
+    CHECK_STATUS(dsc_spec_parse("cnn:c8k3p1s1", &sp), DSC_ERR_INVALID); /* keys out of order */
+    CHECK_STATUS(dsc_spec_parse("cnn:c8k3s0", &sp), DSC_ERR_INVALID);
+    CHECK_STATUS(dsc_spec_parse("", &sp), DSC_ERR_INVALID);
+    CHECK_STATUS(dsc_spec_parse(":", &sp), DSC_ERR_INVALID);
+}
+
 static void test_flops(void)
 {
     /* lenet5 on 1x28x28: conv1 2*6*28*28*25, conv2 2*16*10*10*150, fc 2*(400*120+120*84+84*10). */
@@ -492,4 +555,4 @@ static void test_flops(void)
 
 DSC_TEST_MAIN("nn", TEST(test_zoo_names_and_counts), TEST(test_forward_matches_torch), TEST(test_zoo_forward_batch4),
               TEST(test_default_init), TEST(test_spec_errors), TEST(test_hand_built_gradcheck),
-              TEST(test_layer_errors), TEST(test_flops))
+              TEST(test_layer_errors), TEST(test_spec_fuzz), TEST(test_flops))

@@ -9,6 +9,17 @@
 
 static const char *model_names[] = {"mlp", "lenet5", "cnn", "vgg-small", "resnet20"};
 #define N_MODELS 5
+/* Tokens quoted in messages are cut to 40 characters. */
+#define TOKLEN(n) ((int)((n) > 40 ? 40 : (n)))
+
+void dsc_spec_display(const char *text, char *buf, size_t size)
+{
+    size_t n = strlen(text);
+    if (n < size)
+        memcpy(buf, text, n + 1);
+    else
+        snprintf(buf, size, "%.*s...", (int)(size - 4), text);
+}
 
 const char *dsc_model_names(void) { return "mlp, lenet5, cnn, vgg-small, resnet20"; }
 
@@ -45,10 +56,10 @@ static int parse_prob(const char *s, size_t len, float *out)
     return 1;
 }
 
-static dsc_status parse_mlp(const char *text, const char *args, dsc_spec *sp)
+static dsc_status parse_mlp(const char *text, const char *disp, const char *args, dsc_spec *sp)
 {
     if (!*args)
-        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': mlp needs widths, e.g. mlp:784-256-10", text);
+        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': mlp needs widths, e.g. mlp:784-256-10", disp);
     const char *p = args;
     /* Widths up to the first ',' */
     for (;;) {
@@ -59,10 +70,10 @@ static dsc_status parse_mlp(const char *text, const char *args, dsc_spec *sp)
         int pos = (int)(p - text) + 1;
         if (!parse_int(p, (size_t)(e - p), &w) || w <= 0)
             return DSC_ERROR(DSC_ERR_INVALID,
-                             "model spec '%s': bad width '%.*s' at position %d (expected a positive integer)", text,
-                             (int)(e - p), p, pos);
+                             "model spec '%s': bad width '%.*s' at position %d (expected a positive integer)", disp,
+                             TOKLEN((e - p)), p, pos);
         if (sp->n_widths == DSC_SPEC_MAX)
-            return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': more than %d widths", text, DSC_SPEC_MAX);
+            return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': more than %d widths", disp, DSC_SPEC_MAX);
         sp->widths[sp->n_widths++] = w;
         p = e;
         if (*p == '-') {
@@ -73,7 +84,7 @@ static dsc_status parse_mlp(const char *text, const char *args, dsc_spec *sp)
     }
     if (sp->n_widths < 2)
         return DSC_ERROR(DSC_ERR_INVALID,
-                         "model spec '%s': mlp needs at least an input and an output width (e.g. mlp:784-10)", text);
+                         "model spec '%s': mlp needs at least an input and an output width (e.g. mlp:784-10)", disp);
     while (*p == ',') {
         p++;
         const char *e = p;
@@ -85,7 +96,7 @@ static dsc_status parse_mlp(const char *text, const char *args, dsc_spec *sp)
             return DSC_ERROR(DSC_ERR_INVALID,
                              "model spec '%s': bad option '%.*s' at position %d (expected key=value: act, dropout, "
                              "batchnorm)",
-                             text, (int)(e - p), p, pos);
+                             disp, TOKLEN((e - p)), p, pos);
         size_t kl = (size_t)(eq - p), vl = (size_t)(e - eq - 1);
         const char *v = eq + 1;
         if (kl == 3 && !strncmp(p, "act", 3)) {
@@ -95,27 +106,27 @@ static dsc_status parse_mlp(const char *text, const char *args, dsc_spec *sp)
                 return DSC_ERROR(DSC_ERR_INVALID,
                                  "model spec '%s': unknown activation '%.*s' at position %d (valid: relu, tanh, "
                                  "sigmoid, gelu, silu, leaky_relu, elu)",
-                                 text, (int)vl, v, (int)(v - text) + 1);
+                                 disp, TOKLEN(vl), v, (int)(v - text) + 1);
         } else if (kl == 7 && !strncmp(p, "dropout", 7)) {
             if (!parse_prob(v, vl, &sp->dropout))
                 return DSC_ERROR(DSC_ERR_INVALID,
                                  "model spec '%s': bad dropout '%.*s' at position %d (expected a probability in [0, 1))",
-                                 text, (int)vl, v, (int)(v - text) + 1);
+                                 disp, TOKLEN(vl), v, (int)(v - text) + 1);
         } else if (kl == 9 && !strncmp(p, "batchnorm", 9)) {
             if (vl == 1 && (v[0] == '0' || v[0] == '1'))
                 sp->batchnorm = v[0] == '1';
             else
                 return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': bad batchnorm '%.*s' at position %d (expected 0 or 1)",
-                                 text, (int)vl, v, (int)(v - text) + 1);
+                                 disp, TOKLEN(vl), v, (int)(v - text) + 1);
         } else {
             return DSC_ERROR(DSC_ERR_INVALID,
                              "model spec '%s': unknown option '%.*s' at position %d (valid: act, dropout, batchnorm)",
-                             text, (int)kl, p, pos);
+                             disp, TOKLEN(kl), p, pos);
         }
         p = e;
     }
     if (*p)
-        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': unexpected '%s' at position %d", text, p,
+        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': unexpected '%.40s' at position %d", disp, p,
                          (int)(p - text) + 1);
     return DSC_OK;
 }
@@ -155,10 +166,10 @@ static int parse_conv(const char *s, size_t len, dsc_cnn_tok *t)
     return 1;
 }
 
-static dsc_status parse_cnn(const char *text, const char *args, dsc_spec *sp)
+static dsc_status parse_cnn(const char *text, const char *disp, const char *args, dsc_spec *sp)
 {
     if (!*args)
-        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': cnn needs layer tokens, e.g. cnn:c32k5-p2-f128", text);
+        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': cnn needs layer tokens, e.g. cnn:c32k5-p2-f128", disp);
     const char *p = args;
     for (;;) {
         const char *e = strchr(p, '-');
@@ -167,7 +178,7 @@ static dsc_status parse_cnn(const char *text, const char *args, dsc_spec *sp)
         size_t len = (size_t)(e - p);
         int pos = (int)(p - text) + 1;
         if (sp->n_toks == DSC_SPEC_MAX)
-            return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': more than %d tokens", text, DSC_SPEC_MAX);
+            return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': more than %d tokens", disp, DSC_SPEC_MAX);
         dsc_cnn_tok *t = &sp->toks[sp->n_toks];
         memset(t, 0, sizeof *t);
         t->pos = pos;
@@ -189,7 +200,7 @@ static dsc_status parse_cnn(const char *text, const char *args, dsc_spec *sp)
             return DSC_ERROR(DSC_ERR_INVALID,
                              "model spec '%s': bad token '%.*s' at position %d (expected cOUTkK[sS][pP] conv, pK max "
                              "pool, aK avg pool, fN linear, dP dropout or b batch norm)",
-                             text, (int)len, p, pos);
+                             disp, TOKLEN(len), p, pos);
         sp->n_toks++;
         if (!*e)
             break;
@@ -204,6 +215,8 @@ dsc_status dsc_spec_parse(const char *text, dsc_spec *sp)
         return DSC_ERROR(DSC_ERR_INVALID, "model spec: NULL argument");
     memset(sp, 0, sizeof *sp);
     sp->act = DSC_ACT_RELU;
+    char disp[DSC_SPEC_DISPLAY];
+    dsc_spec_display(text, disp, sizeof disp);
     const char *colon = strchr(text, ':');
     size_t nlen = colon ? (size_t)(colon - text) : strlen(text);
     int which = -1;
@@ -211,16 +224,16 @@ dsc_status dsc_spec_parse(const char *text, dsc_spec *sp)
         if (strlen(model_names[i]) == nlen && !strncmp(model_names[i], text, nlen))
             which = i;
     if (which < 0)
-        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': unknown model '%.*s' (valid: %s)", text, (int)nlen, text,
+        return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': unknown model '%.*s' (valid: %s)", disp, TOKLEN(nlen), text,
                          dsc_model_names());
     sp->model = (dsc_zoo_model)which;
     const char *args = colon ? colon + 1 : "";
     switch (sp->model) {
-    case DSC_ZOO_MLP: return parse_mlp(text, args, sp);
-    case DSC_ZOO_CNN: return parse_cnn(text, args, sp);
+    case DSC_ZOO_MLP: return parse_mlp(text, disp, args, sp);
+    case DSC_ZOO_CNN: return parse_cnn(text, disp, args, sp);
     default:
         if (colon)
-            return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': %s takes no arguments, got '%s' at position %d", text,
+            return DSC_ERROR(DSC_ERR_INVALID, "model spec '%s': %s takes no arguments, got '%.40s' at position %d", disp,
                              model_names[which], args, (int)nlen + 2);
         return DSC_OK;
     }

@@ -2,6 +2,7 @@
 #ifndef DSC_NN_SPEC_H
 #define DSC_NN_SPEC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "descent/nn.h"
@@ -32,6 +33,11 @@ typedef struct dsc_spec {
     dsc_cnn_tok toks[DSC_SPEC_MAX];
     int n_toks;
 } dsc_spec;
+
+/* The spec as shown in messages: cut to DSC_SPEC_DISPLAY - 1 characters ("...") so that a
+ * hostile spec cannot crowd the message out. */
+#define DSC_SPEC_DISPLAY 72
+void dsc_spec_display(const char *text, char *buf, size_t size);
 
 /* DSC_ERR_INVALID with a message naming the bad token and its position. */
 dsc_status dsc_spec_parse(const char *text, dsc_spec *out);

@@ -179,19 +179,21 @@ dsc_status dsc_model_build(const char *spec, int ndim_in, const int64_t *in_shap
     memset(out, 0, sizeof *out);
     dsc_spec sp;
     DSC_TRY(dsc_spec_parse(spec, &sp));
+    char disp[DSC_SPEC_DISPLAY];
+    dsc_spec_display(spec, disp, sizeof disp);
     if (ndim_in < 1 || ndim_in >= DSC_MAX_DIMS || !in_shape)
-        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': the input needs 1 to %d dims, got %d", spec, DSC_MAX_DIMS - 1,
+        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': the input needs 1 to %d dims, got %d", disp, DSC_MAX_DIMS - 1,
                          ndim_in);
     for (int i = 0; i < ndim_in; i++)
         if (in_shape[i] <= 0)
-            return DSC_ERROR(DSC_ERR_INVALID, "model '%s': input dim %d has size %lld", spec, i,
+            return DSC_ERROR(DSC_ERR_INVALID, "model '%s': input dim %d has size %lld", disp, i,
                              (long long)in_shape[i]);
     if (batch < 1)
-        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': batch %lld must be >= 1", spec, (long long)batch);
+        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': batch %lld must be >= 1", disp, (long long)batch);
     if (num_classes < 0)
-        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': %d classes", spec, num_classes);
+        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': %d classes", disp, num_classes);
     if (sp.model != DSC_ZOO_MLP && ndim_in != 3)
-        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': needs an input of shape CxHxW (3 dims), got %d dims", spec,
+        return DSC_ERROR(DSC_ERR_INVALID, "model '%s': needs an input of shape CxHxW (3 dims), got %d dims", disp,
                          ndim_in);
     if (num_classes == 0)
         num_classes = sp.model == DSC_ZOO_MLP ? (int)sp.widths[sp.n_widths - 1] : 10;
@@ -205,16 +207,16 @@ dsc_status dsc_model_build(const char *spec, int ndim_in, const int64_t *in_shap
     dsc_id logits = -1;
     if (x >= 0) {
         switch (sp.model) {
-        case DSC_ZOO_MLP: logits = build_mlp(out, spec, &sp, x, num_classes); break;
+        case DSC_ZOO_MLP: logits = build_mlp(out, disp, &sp, x, num_classes); break;
         case DSC_ZOO_LENET5: logits = build_lenet5(out, x, num_classes); break;
-        case DSC_ZOO_CNN: logits = build_cnn(out, spec, &sp, x, num_classes); break;
+        case DSC_ZOO_CNN: logits = build_cnn(out, disp, &sp, x, num_classes); break;
         case DSC_ZOO_VGG_SMALL: logits = build_vgg_small(out, x, num_classes); break;
         case DSC_ZOO_RESNET20: logits = build_resnet20(out, x, num_classes); break;
         }
     }
     dsc_status st = dsc_graph_status(out->g);
     if (st == DSC_OK && logits < 0)
-        st = DSC_ERROR(DSC_ERR_INVALID, "model '%s': building failed", spec);
+        st = DSC_ERROR(DSC_ERR_INVALID, "model '%s': building failed", disp);
     else if (st != DSC_OK)
         st = DSC_ERROR(st, "%s", dsc_graph_error(out->g));
     if (st == DSC_OK)
