@@ -298,7 +298,53 @@ def net_cases():
              params_from=(r, "resnet20"))
 
 
+def f64_check():
+    """Prints how far torch's own float32 results are from float64 on the network cases (the
+    rounding floor behind the 1e-5 tolerance; docs/algorithms/reference-tests.md). Writes
+    nothing."""
+    import copy
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import torch_models
+
+    for spec, in_shape, batch, ncls, seed in (
+            ("lenet5", (1, 28, 28), 4, 10, 100), ("mlp:64-32-16-10,act=gelu,batchnorm=1", (1, 8, 8), 6, 10, 400),
+            ("cnn:c8k3p1-b-p2-c12k3s2-b-a2-f24-b", (3, 16, 16), 4, 5, 500),
+            ("resnet20", (3, 32, 32), 4, 10, 200), ("resnet20", (1, 28, 28), 2, 10, 300)):
+        torch.manual_seed(seed)
+        model = torch_models.build(spec, in_shape, ncls)
+        g = torch.Generator().manual_seed(seed + 1)
+        x = torch.randn((batch,) + tuple(in_shape), generator=g)
+        y = torch.randint(0, ncls, (batch,), generator=g)
+        res = {}
+        for dt in (torch.float32, torch.float64):
+            m = copy.deepcopy(model).to(dt)
+            r = res[dt] = {}
+            for mode in ("train", "eval"):
+                m.train(mode == "train")
+                m.zero_grad()
+                xr = x.to(dt).detach().clone().requires_grad_(True)
+                out = m(xr)
+                loss = F.cross_entropy(out, y)
+                loss.backward()
+                r[mode + ".out"] = out.detach().double()
+                r[mode + ".grad.x"] = xr.grad.double().clone()
+                for k, p in m.named_parameters():
+                    r[mode + ".grad." + k] = p.grad.double().clone()
+        errs = []
+        for k, ref in res[torch.float64].items():
+            scale = ref.abs().max().item()
+            if scale < 1e-12:
+                continue  # exactly-zero gradients (bias before a train-mode BatchNorm)
+            errs.append(((res[torch.float32][k] - ref).abs().max().item() / max(scale, 1e-6), k))
+        errs.sort(reverse=True)
+        print("%-40s %-10s worst float32 vs float64: %.2e (%s)" % (spec, "x".join(map(str, in_shape)), errs[0][0],
+                                                                     errs[0][1]))
+
+
 def main():
+    if sys.argv[1:] == ["f64check"]:
+        f64_check()
+        return
     os.makedirs(OUT, exist_ok=True)
     only = sys.argv[1:]
     if not only or "layers" in only:
