@@ -542,6 +542,58 @@ static void test_spec_fuzz(void)
     CHECK_STATUS(dsc_spec_parse(":", &sp), DSC_ERR_INVALID);
 }
 
+/* Zoo models in eval mode support per-example gradients (their mean is the batch gradient),
+ * and a training step is bit-identical with 1 and 2 threads. */
+static void test_per_example_and_threads(void)
+{
+    static const char *specs[] = {"lenet5", "resnet20", "mlp:784-32-10,batchnorm=1"};
+    int64_t in[3] = {1, 28, 28};
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        dsc_model m;
+        dsc_status st = dsc_model_build(specs[s], 3, in, 10, 3, &m);
+        CHECK_OK(st);
+        if (st != DSC_OK)
+            continue;
+        CHECK_OK(dsc_model_init(&m, 1));
+        float x[3 * 784], y[3] = {1, 2, 3};
+        dsc_test_fill(x, 3 * 784, 17, -1, 1);
+        CHECK_OK(dsc_graph_set_input(m.g, m.input, x, 3 * 784));
+        CHECK_OK(dsc_graph_set_input(m.g, m.target, y, 3));
+        size_t P;
+        dsc_graph_params(m.g, &P);
+        float *pe = malloc(3 * P * sizeof(float)), *g1 = malloc(P * sizeof(float));
+        dsc_graph_set_training(m.g, 0);
+        CHECK_OK(dsc_graph_forward(m.g));
+        CHECK_OK(dsc_graph_backward(m.g));
+        float *gr = dsc_graph_grads(m.g, NULL);
+        CHECK_OK(dsc_graph_per_example_grads(m.g, pe));
+        double err = 0, mx = 0;
+        for (size_t k = 0; k < P; k++) {
+            err = fmax(err, fabs((pe[k] + pe[P + k] + pe[2 * P + k]) / 3 - gr[k]));
+            mx = fmax(mx, fabs(gr[k]));
+        }
+        CHECK(err <= 1e-5 * mx);
+
+        /* Train-mode step (BatchNorm batch statistics) with 1 and 2 threads. */
+        int saved = dsc_get_num_threads();
+        dsc_graph_set_training(m.g, 1);
+        dsc_set_num_threads(1);
+        CHECK_OK(dsc_graph_forward(m.g));
+        CHECK_OK(dsc_graph_backward(m.g));
+        memcpy(g1, gr, P * sizeof(float));
+        float l1 = dsc_graph_loss(m.g);
+        dsc_set_num_threads(2);
+        CHECK_OK(dsc_graph_forward(m.g));
+        CHECK_OK(dsc_graph_backward(m.g));
+        CHECK(dsc_graph_loss(m.g) == l1);
+        CHECK(memcmp(g1, gr, P * sizeof(float)) == 0);
+        dsc_set_num_threads(saved);
+        free(pe);
+        free(g1);
+        dsc_model_free(&m);
+    }
+}
+
 static void test_flops(void)
 {
     /* lenet5 on 1x28x28: conv1 2*6*28*28*25, conv2 2*16*10*10*150, fc 2*(400*120+120*84+84*10). */
@@ -555,4 +607,4 @@ static void test_flops(void)
 
 DSC_TEST_MAIN("nn", TEST(test_zoo_names_and_counts), TEST(test_forward_matches_torch), TEST(test_zoo_forward_batch4),
               TEST(test_default_init), TEST(test_spec_errors), TEST(test_hand_built_gradcheck),
-              TEST(test_layer_errors), TEST(test_spec_fuzz), TEST(test_flops))
+              TEST(test_layer_errors), TEST(test_spec_fuzz), TEST(test_per_example_and_threads), TEST(test_flops))
