@@ -222,19 +222,43 @@ def layer_cases():
 FULL_MAX = 4096
 
 
-def net_case(name, spec, in_shape, batch, num_classes, sample, seed, params_from=None):
+class TextNet(nn.Module):
+    """Twin of the hand-built model of test_torch_reference.c (dsc_nn_* layers outside the zoo
+    specs): Embedding -> LayerNorm -> permute -> Conv1d -> BatchNorm1d -> ReLU -> Linear."""
+
+    def __init__(self, vocab=20, dim=8, length=12, classes=4):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.ln = nn.LayerNorm(dim)
+        self.conv = nn.Conv1d(dim, 6, 3, padding=1)
+        self.bn = nn.BatchNorm1d(6)
+        self.fc = nn.Linear(6 * length, classes)
+
+    def forward(self, idx):
+        h = self.ln(self.emb(idx)).permute(0, 2, 1)
+        h = torch.relu(self.bn(self.conv(h)))
+        return self.fc(h.flatten(1))
+
+
+def net_case(name, spec, in_shape, batch, num_classes, sample, seed, params_from=None, hand=None):
     """A zoo network: params saved once, train then eval pass on the same (x, y).
 
     sample: {'train': k, 'eval': k}: big gradient tensors of that mode keep every k-th
     element (1 = whole). params_from: (initial state_dict, name) of an earlier case whose
     tensors are reused where the shapes agree, so that the same values are not stored twice;
-    the C test loads them from that case's directory."""
+    the C test loads them from that case's directory. hand: (module class, vocabulary) for a
+    model the C test builds by hand from dsc_nn_* layers (spec is then its name); its input
+    is token indices (no input gradient)."""
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     import torch_models
 
     torch.manual_seed(seed)
-    model = torch_models.build(spec, in_shape, num_classes)
-    c = Case(name, "model")
+    if hand:
+        model = hand[0]()
+        c = Case(name, "hand")
+    else:
+        model = torch_models.build(spec, in_shape, num_classes)
+        c = Case(name, "model")
     c.str("spec", spec)
     c.opt("in_shape", *in_shape)
     c.opt("num_classes", num_classes)
@@ -257,20 +281,24 @@ def net_case(name, spec, in_shape, batch, num_classes, sample, seed, params_from
         c.save(("param." if k in pnames else "buffer.") + k, v)
     init_state = {k: v.clone() for k, v in model.state_dict().items()}
     g = torch.Generator().manual_seed(seed + 1)
-    x = torch.randn((batch,) + tuple(in_shape), generator=g)
+    if hand:
+        x = torch.randint(0, hand[1], (batch,) + tuple(in_shape), generator=g)
+    else:
+        x = torch.randn((batch,) + tuple(in_shape), generator=g)
     y = torch.randint(0, num_classes, (batch,), generator=g)
-    c.save("x", x)
+    c.save("x", x.float())
     c.save("y", y.float())
     for mode in ("train", "eval"):
         model.train(mode == "train")
         model.zero_grad()
-        xr = x.clone().requires_grad_(True)
+        xr = x.clone() if hand else x.clone().requires_grad_(True)
         out = model(xr)
         loss = F.cross_entropy(out, y)
         loss.backward()
         c.save(mode + ".out", out)
         c.save(mode + ".loss", loss.reshape(1))
-        c.save(mode + ".grad.x", xr.grad)
+        if not hand:
+            c.save(mode + ".grad.x", xr.grad)
         for k, p in model.named_parameters():
             stride = 1 if p.numel() <= FULL_MAX else sample[mode]
             c.save(mode + ".grad." + k, p.grad, stride)
@@ -296,6 +324,8 @@ def net_cases():
     r = net_case("resnet20", "resnet20", (3, 32, 32), 4, 10, {"train": 4, "eval": 8}, 200)
     net_case("resnet20_mnist", "resnet20", (1, 28, 28), 2, 10, {"train": 16, "eval": 16}, 300,
              params_from=(r, "resnet20"))
+    # dsc_nn_embedding / layer_norm / conv1d / batch_norm (1d) / linear, built by hand in C
+    net_case("textnet", "textnet", (12,), 5, 4, {"train": 1, "eval": 1}, 600, hand=(TextNet, 20))
 
 
 def f64_check():
