@@ -205,7 +205,8 @@ static void test_input_gradient(void)
     dsc_id loss = dsc_cross_entropy(g, dsc_linear(g, dsc_sigmoid(g, x), w, b), y, dsc_ce_defaults());
     CHECK_OK(dsc_graph_compile(g, loss));
     size_t P;
-    dsc_test_fill(dsc_graph_params(g, &P), P, 3, -1, 1);
+    float *theta = dsc_graph_params(g, &P);
+    dsc_test_fill(theta, P, 3, -1, 1);
     float xv[24], yv[3] = {0, 3, 1};
     dsc_test_fill(xv, 24, 4, -2, 2);
     CHECK_OK(dsc_graph_set_input(g, y, yv, 3));
