@@ -9,6 +9,7 @@
 #   bench_train / torch_train.py          MLP (one epoch of 60000) and CNN (DSC_BENCH_CNN_STEPS
 #                                         batches), 1 and 2 threads, training step = forward +
 #                                         backward + plain SGD
+#   torch_train.py with OPENBLAS_NUM_THREADS=1   PyTorch really on 1 core (row torch_ob1)
 # then prints a table of ratios (descent / PyTorch) and fractions of peak, and writes
 # everything to bench/results/latest.txt.
 #
@@ -16,10 +17,64 @@
 #   DSC_BENCH_REPEAT      timed repetitions per process, fastest reported (default 3)
 #   DSC_BENCH_CNN_STEPS   CNN batches per repetition (default 50)
 #   DSC_BENCH_PYTHON      Python with torch (default /usr/bin/python3)
-#   DSC_BENCH_AVX512      auto (default): if OpenBLAS picked its Haswell kernels on a CPU
-#                         with AVX-512 (OpenBLAS < 0.3.27 does not know AMD Zen 5), run a
-#                         second pass with OPENBLAS_CORETYPE=SkylakeX for both sides; 0 = never.
+#   DSC_BENCH_SECOND_PASS auto (default): a second pass with other OpenBLAS kernels for both
+#                         sides: with OPENBLAS_CORETYPE unset ("autodetect") when the
+#                         environment forces a core type, or with OPENBLAS_CORETYPE=SkylakeX
+#                         when OpenBLAS picked its Haswell (AVX2) kernels on a CPU with
+#                         AVX-512; 0 = no second pass.
 set -u
+summarize() {
+  awk '
+function kv(line, key,   n, i, a, p) {
+  n = split(line, a, " ")
+  for (i = 1; i <= n; i++) { p = index(a[i], "="); if (substr(a[i], 1, p - 1) == key) return substr(a[i], p + 1) }
+  return ""
+}
+/^bench=sgemm_peak/ { peak[kv($0, "pass") "," kv($0, "threads")] = kv($0, "peak_gflops") + 0 }
+/^check=sgemm_threads_summary/ { check[kv($0, "pass")] = kv($0, "differing") }
+/^bench=train/ {
+  k = kv($0, "pass") "," kv($0, "model") "," kv($0, "impl") "," kv($0, "threads")
+  sps[k] = kv($0, "samples_per_s") + 0; ep[k] = kv($0, "s_per_epoch") + 0; gf[k] = kv($0, "gflops") + 0
+  rss[k] = kv($0, "peak_rss_kb") + 0; ld[k] = kv($0, "load"); arena[k] = kv($0, "arena_bytes") + 0
+  passes[kv($0, "pass")] = 1
+}
+END {
+  for (p in passes) {
+    printf "\n== pass %s: sgemm peak %s GFLOP/s (1 thread), %s (2 threads); 1-vs-2-thread GEMMs differing: %s ==\n", p, peak[p ",1"], peak[p ",2"], check[p]
+    printf "%-5s %-9s %3s %12s %9s %8s %7s %10s %6s\n", "model", "impl", "thr", "samples/s", "s/epoch", "GFLOP/s", "%peak", "peakRSS_MB", "load"
+    for (mi = 1; mi <= 2; mi++) {
+      m = mi == 1 ? "mlp" : "cnn"
+      for (ii = 1; ii <= 3; ii++) {
+        im = ii == 1 ? "descent" : ii == 2 ? "torch" : "torch_ob1"
+        for (t = 1; t <= 2; t++) {
+          k = p "," m "," im "," t
+          if (!(k in sps)) continue
+          pk = peak[p "," t]
+          frac = pk > 0 ? 100 * gf[k] / pk : 0
+          printf "%-5s %-9s %3d %12.0f %9.3f %8.1f %6.1f%% %10.1f %6s\n", m, im, t, sps[k], ep[k], gf[k], frac, rss[k] / 1024, ld[k]
+        }
+      }
+      bd = 0; bt = 0
+      for (t = 1; t <= 2; t++) {
+        if (sps[p "," m ",descent," t] > bd) { bd = sps[p "," m ",descent," t]; btd = t }
+        if (sps[p "," m ",torch," t] > bt) { bt = sps[p "," m ",torch," t]; btt = "torch " t " thr" }
+      }
+      if (sps[p "," m ",torch_ob1,1"] > bt) { bt = sps[p "," m ",torch_ob1,1"]; btt = "torch_ob1 1 thr" }
+      if (bt > 0) {
+        printf "%s: descent best (%d thr) / PyTorch best (%s) samples/s = %.2fx", m, btd, btt, bd / bt
+        printf "; peak RSS descent/PyTorch (1 thr) = %.1f/%.1f MB; descent arena %.2f MB\n", rss[p "," m ",descent,1"] / 1024, rss[p "," m ",torch,1"] / 1024, arena[p "," m ",descent,1"] / 1048576
+      } else
+        printf "%s: descent best %.0f samples/s (%d thr); PyTorch not run; descent arena %.2f MB\n", m, bd, btd, arena[p "," m ",descent,1"] / 1048576
+    }
+  }
+}' "$1"
+}
+
+# `bash bench/run.sh --summarize FILE` re-prints the table of an earlier run.
+if [ "${1:-}" = --summarize ]; then
+  summarize "$2"
+  exit 0
+fi
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -27,7 +82,7 @@ case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 REPEAT=${DSC_BENCH_REPEAT:-3}
 CNN_STEPS=${DSC_BENCH_CNN_STEPS:-50}
 PY=${DSC_BENCH_PYTHON:-/usr/bin/python3}
-AVX512=${DSC_BENCH_AVX512:-auto}
+SECOND=${DSC_BENCH_SECOND_PASS:-auto}
 OUTDIR="$ROOT/bench/results"
 OUT="$OUTDIR/latest.txt"
 mkdir -p "$OUTDIR"
@@ -78,65 +133,36 @@ run_pass() {
       if [ $have_torch = 1 ]; then
         l=$(load)
         log "$("$PY" "$ROOT/bench/torch_train.py" --model $model --threads $t $steps --repeat "$REPEAT") pass=$tag load=$l"
+        # torch.set_num_threads does not reach OpenBLAS, which keeps one thread per core:
+        # "torch 1 thread" multiplies matrices on every core. This row pins OpenBLAS too.
+        if [ "$t" = 1 ]; then
+          l=$(load)
+          log "$(OPENBLAS_NUM_THREADS=1 "$PY" "$ROOT/bench/torch_train.py" --model $model --threads 1 $steps --repeat "$REPEAT" --tag torch_ob1) pass=$tag load=$l"
+        fi
       fi
     done
   done
 }
 
-corename=$("$BUILD/bench_sgemm" --corename 2>/dev/null | sed -n 's/.*corename=\([^ ]*\).*/\1/p')
-log "# openblas core: ${corename:-n/a}${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
-run_pass default
-if [ "$AVX512" != 0 ] && [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null &&
-   [ "$corename" = Haswell ]; then
-  log "# OpenBLAS chose its Haswell (AVX2) kernels on a CPU with AVX-512: second pass with OPENBLAS_CORETYPE=SkylakeX"
+corename() { "$BUILD/bench_sgemm" --corename 2>/dev/null | sed -n 's/.*corename=\([^ ]*\).*/\1/p'; }
+cn=$(corename)
+log "# pass env: openblas kernels ${cn:-n/a}${OPENBLAS_CORETYPE:+ (forced by OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE in the environment)}"
+run_pass env
+if [ "$SECOND" != 0 ] && [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+  saved=$OPENBLAS_CORETYPE
+  unset OPENBLAS_CORETYPE
+  log "# pass autodetect: OPENBLAS_CORETYPE unset, openblas kernels $(corename)"
+  run_pass autodetect
+  export OPENBLAS_CORETYPE=$saved
+elif [ "$SECOND" != 0 ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && [ "$cn" = Haswell ]; then
+  log "# pass skx: OpenBLAS chose Haswell (AVX2) kernels on a CPU with AVX-512; OPENBLAS_CORETYPE=SkylakeX"
   export OPENBLAS_CORETYPE=SkylakeX
   run_pass skx
   unset OPENBLAS_CORETYPE
 fi
 
 # ---- summary: ratios (descent / PyTorch) and fractions of peak ----
-SUMMARY=$(awk '
-function kv(line, key,   n, i, a, p) {
-  n = split(line, a, " ")
-  for (i = 1; i <= n; i++) { p = index(a[i], "="); if (substr(a[i], 1, p - 1) == key) return substr(a[i], p + 1) }
-  return ""
-}
-/^bench=sgemm_peak/ { peak[kv($0, "pass") "," kv($0, "threads")] = kv($0, "peak_gflops") }
-/^check=sgemm_threads_summary/ { check[kv($0, "pass")] = kv($0, "differing") }
-/^bench=train/ {
-  k = kv($0, "pass") "," kv($0, "model") "," kv($0, "impl") "," kv($0, "threads")
-  sps[k] = kv($0, "samples_per_s"); ep[k] = kv($0, "s_per_epoch"); gf[k] = kv($0, "gflops")
-  rss[k] = kv($0, "peak_rss_kb"); ld[k] = kv($0, "load"); arena[k] = kv($0, "arena_bytes")
-  passes[kv($0, "pass")] = 1
-}
-END {
-  for (p in passes) {
-    printf "\n== pass %s: sgemm peak %s GFLOP/s (1 thread), %s (2 threads); 1-vs-2-thread GEMMs differing: %s ==\n", p, peak[p ",1"], peak[p ",2"], check[p]
-    printf "%-5s %-8s %3s %12s %9s %8s %7s %10s %6s\n", "model", "impl", "thr", "samples/s", "s/epoch", "GFLOP/s", "%peak", "peakRSS_MB", "load"
-    for (mi = 1; mi <= 2; mi++) {
-      m = mi == 1 ? "mlp" : "cnn"
-      for (ii = 1; ii <= 2; ii++) {
-        im = ii == 1 ? "descent" : "torch"
-        for (t = 1; t <= 2; t++) {
-          k = p "," m "," im "," t
-          if (!(k in sps)) continue
-          pk = peak[p "," t]
-          printf "%-5s %-8s %3d %12.0f %9.3f %8.1f %6.1f%% %10.1f %6s\n", m, im, t, sps[k], ep[k], gf[k], pk > 0 ? 100 * gf[k] / pk : 0, rss[k] / 1024, ld[k]
-        }
-      }
-      bd = 0; bt = 0
-      for (t = 1; t <= 2; t++) {
-        if (sps[p "," m ",descent," t] > bd) { bd = sps[p "," m ",descent," t]; btd = t }
-        if (sps[p "," m ",torch," t] > bt) { bt = sps[p "," m ",torch," t]; btt = t }
-      }
-      if (bt > 0) {
-        printf "%s: descent best (%d thr) / PyTorch best (%d thr) samples/s = %.2fx", m, btd, btt, bd / bt
-        printf "; peak RSS descent/PyTorch (1 thr) = %.1f/%.1f MB; descent arena %.2f MB\n", rss[p "," m ",descent,1"] / 1024, rss[p "," m ",torch,1"] / 1024, arena[p "," m ",descent,1"] / 1048576
-      } else
-        printf "%s: descent best %.0f samples/s (%d thr); PyTorch not run; descent arena %.2f MB\n", m, bd, btd, arena[p "," m ",descent,1"] / 1048576
-    }
-  }
-}' "$RAW")
+SUMMARY=$(summarize "$RAW")
 log "$SUMMARY"
 cp "$RAW" "$OUT"
 echo

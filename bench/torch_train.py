@@ -29,6 +29,8 @@ def main():
     ap.add_argument("--epoch", action="store_true")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--tag", default="torch", help="impl= name in the output (run.sh: torch_ob1 when "
+                    "OPENBLAS_NUM_THREADS=1 is set, see run.sh)")
     ap.add_argument("--lr", type=float, default=0.01)
     a = ap.parse_args()
 
@@ -123,7 +125,7 @@ def main():
     elapsed, t_fwd, t_bwd, t_sgd, cpu = best
     sps = samples / elapsed
     nparams = sum(p.numel() for p in model.parameters())
-    print(f"bench=train impl=torch model={a.model} threads={a.threads} batch={a.batch} steps={nsteps} "
+    print(f"bench=train impl={a.tag} model={a.model} threads={a.threads} batch={a.batch} steps={nsteps} "
           f"samples={samples} time_s={elapsed:.4f} samples_per_s={sps:.1f} s_per_epoch={EPOCH_EXAMPLES / sps:.4f} "
           f"flop_per_example={flop_per_example} gflops={flop_per_example * sps * 1e-9:.2f} fwd_s={t_fwd:.4f} "
           f"bwd_s={t_bwd:.4f} sgd_s={t_sgd:.4f} cpu_s={cpu:.4f} repeat={len(times)} "
