@@ -166,13 +166,14 @@ CONV_NO_LIBCALLS static void im2col(const conv_geom *q, const float *x, int e0, 
             float *d = dst + (size_t)j * q->OHW;
             row_zero(d, ohlo * OW);
             for (int oh = ohlo; oh < ohhi; oh++) {
-                const float *src = xp + (size_t)(ih0 + oh * q->sh) * q->W + iw0;
+                /* first valid input column: iw0 + owlo*sw >= 0 (no pointer before the row) */
+                const float *src = xp + (size_t)(ih0 + oh * q->sh) * q->W + (iw0 + owlo * q->sw);
                 float *dr = d + (size_t)oh * OW;
                 row_zero(dr, owlo);
                 if (q->sw == 1)
-                    row_copy(dr + owlo, src + owlo, owhi - owlo);
+                    row_copy(dr + owlo, src, owhi - owlo);
                 else
-                    row_copy_strided(dr + owlo, src + (size_t)owlo * q->sw, owhi - owlo, q->sw);
+                    row_copy_strided(dr + owlo, src, owhi - owlo, q->sw);
                 row_zero(dr + owhi, OW - owhi);
             }
             row_zero(d + (size_t)ohhi * OW, (q->OH - ohhi) * OW);
@@ -196,15 +197,16 @@ CONV_NO_LIBCALLS static void col2im(const conv_geom *q, const float *gcol, int e
                 int iw0 = kw * q->dw - q->pw, owlo, owhi;
                 valid_range(iw0, q->sw, q->W, q->OW, &owlo, &owhi);
                 const float *src = gcol + ((size_t)(c * q->KH + kh) * q->KW + kw) * ld + (size_t)j * q->OHW;
+                const int n = owhi - owlo;
                 for (int oh = ohlo; oh < ohhi; oh++) {
-                    float *restrict dr = xp + (size_t)(ih0 + oh * q->sh) * q->W + iw0;
-                    const float *restrict sr = src + (size_t)oh * q->OW;
+                    float *restrict dr = xp + (size_t)(ih0 + oh * q->sh) * q->W + (iw0 + owlo * q->sw);
+                    const float *restrict sr = src + (size_t)oh * q->OW + owlo;
                     if (q->sw == 1) {
-                        for (int ow = owlo; ow < owhi; ow++)
-                            dr[ow] += sr[ow];
+                        for (int i = 0; i < n; i++)
+                            dr[i] += sr[i];
                     } else {
-                        for (int ow = owlo; ow < owhi; ow++)
-                            dr[(size_t)ow * q->sw] += sr[ow];
+                        for (int i = 0; i < n; i++)
+                            dr[(size_t)i * q->sw] += sr[i];
                     }
                 }
             }
