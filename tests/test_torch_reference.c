@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "autodiff/graph_internal.h"
 #include "descent/nn.h"
 #include "testing.h"
 
@@ -567,30 +566,6 @@ LAYER_TEST(embedding)
 
 /* ---- network cases (the zoo) -------------------------------------------------------------- */
 
-/* dsc_model_build returns a compiled graph, and dsc_input_requires_grad must be called before
- * compiling; so the test gives "x" a gradient buffer itself: the engine zeroes every non-NULL
- * node gradient before backward and each op's VJP accumulates into every input whose grad is
- * non-NULL. Alias nodes of x (the mlp's flatten) share its buffer, as the planner would do. */
-static void attach_input_grad(dsc_graph *g, dsc_id x, float *buf)
-{
-    g->nodes[x].grad = buf;
-    g->nodes[x].requires_grad = 1;
-    for (int i = x + 1; i < g->n_nodes; i++) {
-        dsc_node *n = &g->nodes[i];
-        if (n->kind == DSC_NODE_OP && (n->op->flags & DSC_OP_ALIAS) && dsc_in(g, n, 0)->grad == buf) {
-            n->grad = buf;
-            n->requires_grad = 1;
-        }
-    }
-}
-
-static void detach_input_grad(dsc_graph *g, dsc_id x, float *buf)
-{
-    for (int i = x; i < g->n_nodes; i++)
-        if (g->nodes[i].grad == buf)
-            g->nodes[i].grad = NULL;
-}
-
 static void copy_buffers_from(dsc_graph *g, fixture *f, const char *prefix)
 {
     float *B = dsc_graph_buffers(g, NULL);
@@ -658,10 +633,13 @@ static void run_model_case(const char *name, double tol)
     int64_t batch = (int64_t)fx_num(f, "batch", 0, 1);
     dsc_model m;
     dsc_status st;
+    /* token-index inputs (textnet) have no gradient */
+    int with_gx = fx_find(f, "train.grad.x") != NULL;
+    dsc_model_opts mo = {with_gx, 0};
     if (!strcmp(f->kind, "hand") && !strcmp(fx_str(f, "spec"), "textnet"))
         st = build_textnet(in_shape[0], classes, batch, &m);
     else if (!strcmp(f->kind, "model"))
-        st = dsc_model_build(fx_str(f, "spec"), nin, in_shape, classes, batch, &m);
+        st = dsc_model_build_opts(fx_str(f, "spec"), nin, in_shape, classes, batch, &mo, &m);
     else
         st = DSC_ERROR(DSC_ERR_INVALID, "fixture %s: unknown network %s %s", name, f->kind, fx_str(f, "spec"));
     CHECK_OK(st);
@@ -677,11 +655,6 @@ static void run_model_case(const char *name, double tol)
     if (base)
         check_state_names(g, base);
     load_state(g, f, base, 1);
-    /* token-index inputs (textnet) have no gradient */
-    int with_gx = fx_find(f, "train.grad.x") != NULL;
-    float *gx = calloc(xt->n, sizeof *gx);
-    if (with_gx)
-        attach_input_grad(g, m.input, gx);
     CHECK_OK(dsc_graph_set_input(g, m.input, xt->data, xt->n));
     CHECK_OK(dsc_graph_set_input(g, m.target, yt->data, yt->n));
     static const char *const modes[2] = {"train.", "eval."};
@@ -700,13 +673,10 @@ static void run_model_case(const char *name, double tol)
         compare(f, key, &l, 1, fx_get(f, key), tol);
         snprintf(key, sizeof key, "%sgrad.x", pre);
         if (with_gx)
-            compare(f, key, gx, xt->n, fx_get(f, key), tol);
+            compare(f, key, dsc_node_grad(g, m.input).data, xt->n, fx_get(f, key), tol);
         compare_state_grads(g, f, pre, tol);
     }
-    if (with_gx)
-        detach_input_grad(g, m.input, gx); /* our buffer, freed below */
     dsc_model_free(&m);
-    free(gx);
     fx_free(f);
     fx_free(base);
 }

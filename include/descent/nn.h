@@ -49,8 +49,15 @@ typedef struct dsc_param_init {
     int is_weight; /* a conv/linear weight: dsc_model_init_custom may replace its init */
 } dsc_param_init;
 
+/* Options applied when a model is compiled (dsc_model_finish / dsc_model_build_opts). */
+typedef struct dsc_model_opts {
+    int input_requires_grad; /* also compute d loss / d x (saliency, adversarial examples) */
+    int checkpoint_segments; /* gradient checkpointing: 0 off, -1 about sqrt(#nodes), or a count */
+} dsc_model_opts;
+
 typedef struct dsc_model {
     dsc_graph *g;
+    dsc_model_opts opts;                /* set before dsc_model_finish; zero = defaults */
     dsc_id input, target, logits, loss; /* "x", "y", logits (kept), mean cross-entropy */
     int64_t batch;                      /* compiled batch size */
     int num_classes;
@@ -115,6 +122,9 @@ dsc_status dsc_model_finish(dsc_model *m, dsc_id logits);
  * graph is compiled; call dsc_model_init next. DSC_ERR_INVALID names the bad token/option. */
 dsc_status dsc_model_build(const char *spec, int ndim_in, const int64_t *in_shape, int num_classes, int64_t batch,
                            dsc_model *out);
+/* The same with compile options (NULL = defaults). */
+dsc_status dsc_model_build_opts(const char *spec, int ndim_in, const int64_t *in_shape, int num_classes,
+                                int64_t batch, const dsc_model_opts *opts, dsc_model *out);
 /* Names of the zoo's models, comma separated. */
 const char *dsc_model_names(void);
 

@@ -399,6 +399,10 @@ dsc_status dsc_model_finish(dsc_model *m, dsc_id logits)
     if (dsc_graph_status(g) != DSC_OK)
         return DSC_ERROR(dsc_graph_status(g), "%s", dsc_graph_error(g));
     DSC_TRY(dsc_graph_keep(g, logits));
+    if (m->opts.input_requires_grad)
+        DSC_TRY(dsc_input_requires_grad(g, m->input, 1));
+    if (m->opts.checkpoint_segments)
+        DSC_TRY(dsc_graph_set_checkpoint_segments(g, m->opts.checkpoint_segments));
     m->batch = xs.dim[0];
     return dsc_graph_compile(g, m->loss);
 }

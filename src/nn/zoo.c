@@ -174,6 +174,12 @@ static dsc_id build_resnet20(dsc_model *m, dsc_id x, int num_classes)
 dsc_status dsc_model_build(const char *spec, int ndim_in, const int64_t *in_shape, int num_classes, int64_t batch,
                            dsc_model *out)
 {
+    return dsc_model_build_opts(spec, ndim_in, in_shape, num_classes, batch, NULL, out);
+}
+
+dsc_status dsc_model_build_opts(const char *spec, int ndim_in, const int64_t *in_shape, int num_classes,
+                                int64_t batch, const dsc_model_opts *opts, dsc_model *out)
+{
     if (!out)
         return DSC_ERROR(DSC_ERR_INVALID, "model build: NULL output");
     memset(out, 0, sizeof *out);
@@ -199,6 +205,8 @@ dsc_status dsc_model_build(const char *spec, int ndim_in, const int64_t *in_shap
         num_classes = sp.model == DSC_ZOO_MLP ? (int)sp.widths[sp.n_widths - 1] : 10;
 
     DSC_TRY(dsc_model_begin(out));
+    if (opts)
+        out->opts = *opts;
     int64_t xs[DSC_MAX_DIMS];
     xs[0] = batch;
     for (int i = 0; i < ndim_in; i++)
