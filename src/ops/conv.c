@@ -15,11 +15,14 @@
  *            (conv is bilinear in (x, W); the engine adds the VJP of the cotangent's tangent)
  *   per-example  gW_e = gy_e col_e^T,  gb_e[o] = sum_p gy_e[o, p]
  * Chunks: nb = examples per chunk is fixed by the shapes (about CONV_COL_TARGET floats of
- * columns), never by the thread count. Weight gradients accumulate chunk after chunk with
- * beta = 1; inside a chunk the sum over (j, p) is the GEMM's K loop, which the BLAS never
- * splits across threads. im2col, col2im, scatter and gather are parallel over independent
- * rows / (example, channel) planes. So results are bit-identical for any thread count.
- * Workspace (g->scratch): col, gcol [C*KH*KW, nb*OHW] and Y [O, nb*OHW]. Column cache
+ * columns), never by the thread count, and so are the lanes that run chunks in parallel.
+ * Weight gradients accumulate chunk after chunk (beta = 1) within a lane, then lane after
+ * lane; inside a chunk the sum over (j, p) is the K loop of one GEMM call whose blocks are
+ * fixed by the shapes (dsc_gemm_fixed). im2col, col2im, scatter and gather are parallel over
+ * independent rows / (example, channel) planes. So results are bit-identical for any
+ * thread count.
+ * Workspace (g->scratch), per lane (see "chunk scheduling"): col, gcol [C*KH*KW, nb*OHW],
+ * Y [O, nb*OHW] and a weight-gradient partial [O, C/G*KH*KW]. Column cache
  * (n->aux, when at most CONV_CACHE_MAX floats): the forward pass leaves col(x) of every
  * chunk there, so the backward pass, the JVP (which the engine runs right after the
  * forward) and the per-example rule need no second im2col of x. */
@@ -255,12 +258,12 @@ static void gemm_fwd(const conv_geom *q, const float *w, const float *col, int n
                   col + (size_t)gi * q->CKKg * ncol, ncol, beta, Y + (size_t)gi * q->Og * ncol, ncol);
 }
 
-/* gW_g += GY_g col_g^T. */
-static void gemm_wgrad(const conv_geom *q, const float *GY, const float *col, int ncol, float *gw)
+/* gW_g = GY_g col_g^T + beta gW_g. */
+static void gemm_wgrad(const conv_geom *q, const float *GY, const float *col, int ncol, float beta, float *gw)
 {
     for (int gi = 0; gi < q->G; gi++)
         dsc_gemm_fixed(0, 1, q->Og, q->CKKg, ncol, 1.0f, GY + (size_t)gi * q->Og * ncol, ncol,
-                  col + (size_t)gi * q->CKKg * ncol, ncol, 1.0f, gw + (size_t)gi * q->Og * q->CKKg, q->CKKg);
+                  col + (size_t)gi * q->CKKg * ncol, ncol, beta, gw + (size_t)gi * q->Og * q->CKKg, q->CKKg);
 }
 
 /* gcol_g = W_g^T GY_g. */
@@ -271,13 +274,44 @@ static void gemm_dgrad(const conv_geom *q, const float *w, const float *GY, int 
                   GY + (size_t)gi * q->Og * ncol, ncol, 0.0f, gcol + (size_t)gi * q->CKKg * ncol, ncol);
 }
 
-/* Workspace pointers inside g->scratch. */
-static void conv_ws(dsc_graph *g, const conv_geom *q, float **col, float **col2, float **Y)
+/* ---- chunk scheduling ------------------------------------------------------------------
+ * With one chunk, the chunk's kernels are parallel inside (GEMM column blocks, im2col rows).
+ * With several, chunks are dealt round-robin to min(CONV_LANES, chunks) lanes; each lane
+ * runs its chunks one after the other in its own workspace, and the lanes run in parallel
+ * (one parallel region per op call instead of several per chunk, and single-threaded GEMMs
+ * of the chunk's full size). The lane count depends on the shapes only; weight gradients
+ * are summed per lane in chunk order, then over the lanes in lane order, so the result does
+ * not depend on which thread ran which lane. */
+#define CONV_LANES 4
+
+static int conv_chunks(const conv_geom *q) { return (q->N + q->bc - 1) / q->bc; }
+static int conv_lanes(const conv_geom *q)
+{
+    int nc = conv_chunks(q);
+    return nc < CONV_LANES ? nc : CONV_LANES;
+}
+
+/* Floats of one lane's workspace: col, col2 [CKK, bc*OHW], Y [O, bc*OHW], a weight
+ * gradient partial [O, CKKg]; rounded to 64 bytes. */
+static int64_t lane_floats(const conv_geom *q, int64_t bc)
+{
+    int64_t f = (2 * (int64_t)q->CKK + q->O) * bc * q->OHW + (int64_t)q->O * q->CKKg;
+    return (f + 15) / 16 * 16;
+}
+
+typedef struct conv_lane {
+    float *col, *col2, *Y, *wpart;
+} conv_lane;
+
+static conv_lane lane_ws(dsc_graph *g, const conv_geom *q, int l)
 {
     size_t ncol = (size_t)q->bc * q->OHW;
-    *col = g->scratch;
-    *col2 = *col + (size_t)q->CKK * ncol;
-    *Y = *col2 + (size_t)q->CKK * ncol;
+    conv_lane w;
+    w.col = g->scratch + (size_t)l * (size_t)lane_floats(q, q->bc);
+    w.col2 = w.col + (size_t)q->CKK * ncol;
+    w.Y = w.col2 + (size_t)q->CKK * ncol;
+    w.wpart = w.Y + (size_t)q->O * ncol;
+    return w;
 }
 
 /* Columns of the chunk starting at example e0 inside a column cache (chunks are stored one
@@ -287,25 +321,66 @@ static float *chunk_cols(const conv_geom *q, const float *cache, int e0)
     return (float *)cache + (size_t)e0 * q->CKK * q->OHW;
 }
 
+typedef struct conv_job {
+    const float *xa, *wa, *xb, *wb, *bias; /* forward: y = conv(xa, wa) [+ conv(xb, wb)] + bias */
+    float *y, *fill_a;                     /* fill_a: cache to fill with col(xa) */
+    const float *have_b;                   /* cache holding col(xb) */
+    const float *gy, *w, *xc, *have_c;     /* backward: gradient, weight, image for gW, its cache */
+    float *gx, *gw;                        /* gw: gradient target (beta) or the lane partial */
+} conv_job;
+
+static void fwd_chunk(const conv_geom *q, const conv_job *jb, const conv_lane *ws, int e0)
+{
+    int nb = q->N - e0 < q->bc ? q->N - e0 : q->bc, ncol = nb * q->OHW;
+    float *ca = jb->fill_a ? chunk_cols(q, jb->fill_a, e0) : ws->col;
+    im2col(q, jb->xa, e0, nb, ca);
+    gemm_fwd(q, jb->wa, ca, ncol, 0.0f, ws->Y);
+    if (jb->xb) {
+        float *cb = jb->have_b ? chunk_cols(q, jb->have_b, e0) : ws->col2;
+        if (!jb->have_b)
+            im2col(q, jb->xb, e0, nb, cb);
+        gemm_fwd(q, jb->wb, cb, ncol, 1.0f, ws->Y);
+    }
+    scatter_out(q, ws->Y, jb->bias, e0, nb, jb->y);
+}
+
+/* gw_out = gY col(xc)^T + beta gw_out (if gw_out); gx += col2im(W^T gY) (if jb->gx). */
+static void bwd_chunk(const conv_geom *q, const conv_job *jb, const conv_lane *ws, int e0, float *gw_out, float beta)
+{
+    int nb = q->N - e0 < q->bc ? q->N - e0 : q->bc, ncol = nb * q->OHW;
+    gather_grad(q, jb->gy, e0, nb, ws->Y);
+    if (gw_out) {
+        float *cc = jb->have_c ? chunk_cols(q, jb->have_c, e0) : ws->col;
+        if (!jb->have_c)
+            im2col(q, jb->xc, e0, nb, cc);
+        gemm_wgrad(q, ws->Y, cc, ncol, beta, gw_out);
+    }
+    if (jb->gx) {
+        gemm_dgrad(q, jb->w, ws->Y, ncol, ws->col2);
+        col2im(q, ws->col2, e0, nb, jb->gx);
+    }
+}
+
 /* y = conv(xa, wa) [+ conv(xb, wb)] + bias: the forward pass and the JVP. fill_a: column
  * cache to fill with col(xa) (or NULL); have_b: cache already holding col(xb) (or NULL). */
 static void conv_fwd_sum(dsc_graph *g, const conv_geom *q, const float *xa, const float *wa, const float *xb,
                          const float *wb, const float *bias, float *y, float *fill_a, const float *have_b)
 {
-    float *col, *col2, *Y;
-    conv_ws(g, q, &col, &col2, &Y);
-    for (int e0 = 0; e0 < q->N; e0 += q->bc) {
-        int nb = q->N - e0 < q->bc ? q->N - e0 : q->bc, ncol = nb * q->OHW;
-        float *ca = fill_a ? chunk_cols(q, fill_a, e0) : col;
-        im2col(q, xa, e0, nb, ca);
-        gemm_fwd(q, wa, ca, ncol, 0.0f, Y);
-        if (xb) {
-            float *cb = have_b ? chunk_cols(q, have_b, e0) : col2;
-            if (!have_b)
-                im2col(q, xb, e0, nb, cb);
-            gemm_fwd(q, wb, cb, ncol, 1.0f, Y);
-        }
-        scatter_out(q, Y, bias, e0, nb, y);
+    conv_job jb;
+    memset(&jb, 0, sizeof jb);
+    jb.xa = xa, jb.wa = wa, jb.xb = xb, jb.wb = wb, jb.bias = bias, jb.y = y, jb.fill_a = fill_a;
+    jb.have_b = have_b;
+    int nc = conv_chunks(q), L = conv_lanes(q);
+    if (L == 1) { /* one chunk: parallel inside its kernels */
+        conv_lane ws = lane_ws(g, q, 0);
+        fwd_chunk(q, &jb, &ws, 0);
+        return;
+    }
+#pragma omp parallel for schedule(static, 1)
+    for (int l = 0; l < L; l++) {
+        conv_lane ws = lane_ws(g, q, l);
+        for (int c = l; c < nc; c += L)
+            fwd_chunk(q, &jb, &ws, c * q->bc);
     }
 }
 
@@ -316,20 +391,32 @@ static void conv_bwd(dsc_graph *g, const conv_geom *q, const float *gy, const fl
 {
     if (!gx && !gw)
         return;
-    float *col, *gcol, *GY;
-    conv_ws(g, q, &col, &gcol, &GY);
-    for (int e0 = 0; e0 < q->N; e0 += q->bc) {
-        int nb = q->N - e0 < q->bc ? q->N - e0 : q->bc, ncol = nb * q->OHW;
-        gather_grad(q, gy, e0, nb, GY);
-        if (gw) {
-            float *cc = have_c ? chunk_cols(q, have_c, e0) : col;
-            if (!have_c)
-                im2col(q, xc, e0, nb, cc);
-            gemm_wgrad(q, GY, cc, ncol, gw);
-        }
-        if (gx) {
-            gemm_dgrad(q, w, GY, ncol, gcol);
-            col2im(q, gcol, e0, nb, gx);
+    conv_job jb;
+    memset(&jb, 0, sizeof jb);
+    jb.gy = gy, jb.w = w, jb.xc = xc, jb.have_c = have_c, jb.gx = gx, jb.gw = gw;
+    int nc = conv_chunks(q), L = conv_lanes(q);
+    if (L == 1) { /* one chunk: accumulate straight into gW */
+        conv_lane ws = lane_ws(g, q, 0);
+        bwd_chunk(q, &jb, &ws, 0, gw, 1.0f);
+        return;
+    }
+#pragma omp parallel for schedule(static, 1)
+    for (int l = 0; l < L; l++) {
+        conv_lane ws = lane_ws(g, q, l);
+        for (int c = l; c < nc; c += L)
+            bwd_chunk(q, &jb, &ws, c * q->bc, gw ? ws.wpart : NULL, c == l ? 0.0f : 1.0f);
+    }
+    if (gw) { /* gW += partial_0 + partial_1 + ... (lane order, per element) */
+        int64_t nw = (int64_t)q->O * q->CKKg;
+        float *parts[CONV_LANES];
+        for (int l = 0; l < L; l++)
+            parts[l] = lane_ws(g, q, l).wpart;
+#pragma omp parallel for schedule(static) if (nw > 65536)
+        for (int64_t k = 0; k < nw; k++) {
+            float s = gw[k];
+            for (int l = 0; l < L; l++)
+                s += parts[l][k];
+            gw[k] = s;
         }
     }
 }
@@ -414,12 +501,13 @@ static dsc_status conv_infer(dsc_graph *g, dsc_node *n)
         o.dim[3] = q.OW;
     }
     n->shape = o;
-    /* Monotone in the batch (bc <= min(N, limit)), so set_batch never needs more. */
+    /* Monotone in the batch (bc <= min(N, limit), lanes grow with N), so set_batch never
+     * needs more. */
     int64_t lim = (int64_t)CONV_COL_TARGET / ((int64_t)q.CKK * q.OHW);
     if (lim < 1)
         lim = 1;
     int64_t bmax = q.N < lim ? q.N : lim;
-    n->scratch_size = (2 * (int64_t)q.CKK + q.O) * bmax * q.OHW;
+    n->scratch_size = conv_lanes(&q) * lane_floats(&q, bmax);
     /* Decided once, at the batch the node is built with (the largest), so the aux size only
      * shrinks with dsc_graph_set_batch. */
     int64_t cols = (int64_t)q.N * q.CKK * q.OHW;
@@ -496,19 +584,25 @@ static void conv_per_example(dsc_graph *g, dsc_node *n, int input, float *out, s
     }
     if (input != 1)
         return; /* the image is a parameter: not a per-example layout */
-    float *col, *col2, *Y;
-    conv_ws(g, &q, &col, &col2, &Y);
     const float *x = dsc_in(g, n, 0)->value;
-    for (int e0 = 0; e0 < q.N; e0 += q.bc) {
-        int nb = q.N - e0 < q.bc ? q.N - e0 : q.bc, ncol = nb * q.OHW;
-        float *cc = col_cache(n) ? chunk_cols(&q, col_cache(n), e0) : col;
-        if (!col_cache(n))
-            im2col(&q, x, e0, nb, cc);
-        for (int j = 0; j < nb; j++)
-            for (int gi = 0; gi < q.G; gi++)
-                dsc_gemm_fixed(0, 1, q.Og, q.CKKg, q.OHW, 1.0f, gy + ((size_t)(e0 + j) * q.O + (size_t)gi * q.Og) * q.OHW,
-                          q.OHW, cc + (size_t)gi * q.CKKg * ncol + (size_t)j * q.OHW, ncol, 1.0f,
-                          out + (size_t)(e0 + j) * ld + (size_t)gi * q.Og * q.CKKg, q.CKKg);
+    const float *cache = col_cache(n);
+    int nc = conv_chunks(&q), L = conv_lanes(&q);
+    /* Examples write disjoint rows of out: lanes of chunks in parallel. */
+#pragma omp parallel for schedule(static, 1) if (L > 1)
+    for (int l = 0; l < L; l++) {
+        conv_lane ws = lane_ws(g, &q, l);
+        for (int c = l; c < nc; c += L) {
+            int e0 = c * q.bc, nb = q.N - e0 < q.bc ? q.N - e0 : q.bc, ncol = nb * q.OHW;
+            float *cc = cache ? chunk_cols(&q, cache, e0) : ws.col;
+            if (!cache)
+                im2col(&q, x, e0, nb, cc);
+            for (int j = 0; j < nb; j++)
+                for (int gi = 0; gi < q.G; gi++)
+                    dsc_gemm_fixed(0, 1, q.Og, q.CKKg, q.OHW, 1.0f,
+                                   gy + ((size_t)(e0 + j) * q.O + (size_t)gi * q.Og) * q.OHW, q.OHW,
+                                   cc + (size_t)gi * q.CKKg * ncol + (size_t)j * q.OHW, ncol, 1.0f,
+                                   out + (size_t)(e0 + j) * ld + (size_t)gi * q.Og * q.CKKg, q.CKKg);
+        }
     }
 }
 
