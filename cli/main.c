@@ -7,6 +7,7 @@
 /* Subcommands: one file each (cli/cmd_<name>.c), int cmd_<name>(argc, argv) with argv[0] the
  * command name; returns the exit code (0 ok, 2 bad usage, 1 failure). */
 int cmd_info(int argc, char **argv);
+int cmd_optim(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -14,6 +15,7 @@ static const struct command {
     const char *help;
 } commands[] = {
     {"info", cmd_info, "layers, parameter count and FLOPs of a model"},
+    {"optim", cmd_optim, "run an optimizer on a test function and print its trajectory"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

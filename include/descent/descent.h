@@ -2,14 +2,17 @@
 #ifndef DESCENT_H
 #define DESCENT_H
 
+#include "descent/data.h"
 #include "descent/error.h"
 #include "descent/gradcheck.h"
 #include "descent/graph.h"
 #include "descent/init.h"
 #include "descent/nn.h"
+#include "descent/optim.h"
 #include "descent/ops.h"
 #include "descent/rng.h"
 #include "descent/runtime.h"
+#include "descent/spec.h"
 #include "descent/tensor.h"
 
 #endif

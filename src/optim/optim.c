@@ -1,0 +1,638 @@
+/* Optimizer driver: spec strings, parameter groups, lazy state, checkpoint access.
+ * The update rules are in optim_sgd.c / optim_adaptive.c (templates *_tmpl.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "optim/optim_internal.h"
+
+static const optim_algo *const algos[] = {
+    &dsc_optim_algo_sgd,      &dsc_optim_algo_heavyball, &dsc_optim_algo_nag,      &dsc_optim_algo_adagrad,
+    &dsc_optim_algo_adagrad_norm, &dsc_optim_algo_rmsprop, &dsc_optim_algo_adadelta, &dsc_optim_algo_adam,
+    &dsc_optim_algo_adamw,    &dsc_optim_algo_adamax,    &dsc_optim_algo_nadam,    &dsc_optim_algo_radam,
+    &dsc_optim_algo_rprop,    &dsc_optim_algo_asgd,      &dsc_optim_algo_signum,   &dsc_optim_algo_lion,
+};
+#define N_ALGOS ((int)(sizeof algos / sizeof algos[0]))
+
+struct dsc_optim {
+    const optim_algo *algo;
+    size_t n;
+    dsc_dtype dtype;
+    optim_group *groups;
+    int ngroups;
+    int materialized;              /* buffers allocated (groups frozen) */
+    void *buf[OPT_MAX_STATE];      /* per-coordinate state, NULL when no group uses it */
+    double *scal;                  /* ngroups * n_scalars */
+    int64_t steps;
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Spec strings: "name" or "name:key=value,key=value". The parsing of the key=value list is
+ * kept behind parse_kv() so that it can move to a shared spec parser later. */
+
+#define OPT_MAX_KV 32
+typedef struct optim_kv {
+    char key[48];
+    char val[64];
+} optim_kv;
+
+static void trim_copy(char *dst, size_t size, const char *s, size_t len)
+{
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len >= size)
+        len = size - 1;
+    memcpy(dst, s, len);
+    dst[len] = 0;
+}
+
+/* "k=v,k=v" -> items. what names the optimizer in messages. */
+static dsc_status parse_kv(const char *what, const char *text, optim_kv *items, int *n)
+{
+    *n = 0;
+    const char *p = text;
+    while (p && *p) {
+        const char *comma = strchr(p, ',');
+        const size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (!eq)
+            return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%.*s' is not of the form key=value", what, (int)len, p);
+        if (*n == OPT_MAX_KV)
+            return DSC_ERROR(DSC_ERR_INVALID, "%s: more than %d options", what, OPT_MAX_KV);
+        if ((size_t)(eq - p) >= sizeof items[0].key || len - (size_t)(eq - p) - 1 >= sizeof items[0].val)
+            return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%.*s' is too long", what, (int)len, p);
+        trim_copy(items[*n].key, sizeof items[0].key, p, (size_t)(eq - p));
+        trim_copy(items[*n].val, sizeof items[0].val, eq + 1, len - (size_t)(eq - p) - 1);
+        if (!items[*n].key[0] || !items[*n].val[0])
+            return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%.*s' has an empty key or value", what, (int)len, p);
+        for (int k = 0; k < *n; k++)
+            if (!strcmp(items[k].key, items[*n].key))
+                return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%s' is given twice", what, items[*n].key);
+        (*n)++;
+        p = comma ? comma + 1 : NULL;
+    }
+    return DSC_OK;
+}
+
+static const optim_algo *find_algo(const char *name)
+{
+    for (int i = 0; i < N_ALGOS; i++)
+        if (!strcmp(algos[i]->name, name))
+            return algos[i];
+    return NULL;
+}
+
+const char *dsc_optim_names(void)
+{
+    static char names[512];
+    if (!names[0]) {
+        size_t len = 0;
+        for (int i = 0; i < N_ALGOS && len < sizeof names; i++)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", algos[i]->name);
+    }
+    return names;
+}
+
+static int key_index(const optim_algo *a, const char *key)
+{
+    for (int k = 0; k < a->n_keys; k++)
+        if (!strcmp(a->keys[k].name, key))
+            return k;
+    return -1;
+}
+
+static void key_list(const optim_algo *a, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int k = 0; k < a->n_keys && len < size; k++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", k ? ", " : "", a->keys[k].name);
+}
+
+static void fmt_num(char *buf, size_t size, double v)
+{
+    if (v == HUGE_VAL) {
+        snprintf(buf, size, "inf");
+        return;
+    }
+    if (v == -HUGE_VAL) {
+        snprintf(buf, size, "-inf");
+        return;
+    }
+    snprintf(buf, size, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, size, "%.17g", v);
+}
+
+static void range_str(const optim_key *k, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+    fmt_num(lo, sizeof lo, k->lo);
+    fmt_num(hi, sizeof hi, k->hi);
+    snprintf(buf, size, "%c%s, %s%c", k->lo_open ? '(' : '[', lo, hi, k->hi_open ? ')' : ']');
+}
+
+/* Parses and range-checks one value of key k. */
+static dsc_status parse_value(const optim_algo *a, const optim_key *k, const char *text, double *out)
+{
+    if (k->kind == KEY_BOOL) {
+        if (!strcmp(text, "1") || !strcmp(text, "true")) {
+            *out = 1;
+            return DSC_OK;
+        }
+        if (!strcmp(text, "0") || !strcmp(text, "false")) {
+            *out = 0;
+            return DSC_OK;
+        }
+        return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%s' takes 0 or 1 (or true/false), got '%s'", a->name, k->name,
+                         text);
+    }
+    if (k->kind == KEY_ENUM) {
+        char list[256];
+        size_t len = 0;
+        list[0] = 0;
+        for (int c = 0; k->choices[c]; c++) {
+            if (!strcmp(text, k->choices[c])) {
+                *out = c;
+                return DSC_OK;
+            }
+            len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s", c ? ", " : "",
+                                    k->choices[c]);
+        }
+        return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%s' takes one of %s, got '%s'", a->name, k->name, list, text);
+    }
+    char *end;
+    errno = 0;
+    const double v = strtod(text, &end);
+    if (end == text || *end || errno == ERANGE || !isfinite(v))
+        return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%s' needs a finite number, got '%s'", a->name, k->name, text);
+    return (*out = v), DSC_OK;
+}
+
+static dsc_status check_range(const optim_algo *a, const double *hp)
+{
+    for (int i = 0; i < a->n_keys; i++) {
+        const optim_key *k = &a->keys[i];
+        if (k->kind != KEY_REAL)
+            continue;
+        const double v = hp[i];
+        if (v < k->lo || v > k->hi || (k->lo_open && v == k->lo) || (k->hi_open && v == k->hi)) {
+            char r[80], vs[32];
+            range_str(k, r, sizeof r);
+            fmt_num(vs, sizeof vs, v);
+            return DSC_ERROR(DSC_ERR_RANGE, "%s: option '%s' = %s is out of its range %s", a->name, k->name, vs, r);
+        }
+    }
+    return a->check ? a->check(hp) : DSC_OK;
+}
+
+/* Applies "k=v,..." to hp (a full set of values) and checks the result. */
+static dsc_status apply_options(const optim_algo *a, const char *text, double *hp)
+{
+    optim_kv kv[OPT_MAX_KV];
+    int n;
+    DSC_TRY(parse_kv(a->name, text, kv, &n));
+    for (int i = 0; i < n; i++) {
+        const int k = key_index(a, kv[i].key);
+        if (k < 0) {
+            char list[512];
+            key_list(a, list, sizeof list);
+            return DSC_ERROR(DSC_ERR_INVALID, "%s: unknown option '%s'; valid options: %s", a->name, kv[i].key, list);
+        }
+        DSC_TRY(parse_value(a, &a->keys[k], kv[i].val, &hp[k]));
+    }
+    return check_range(a, hp);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Creation, groups. */
+
+static dsc_status add_seg(optim_group *g, size_t pos, size_t off, size_t len)
+{
+    if (g->nseg == g->cap) {
+        const int cap = g->cap ? 2 * g->cap : 4;
+        optim_seg *s = realloc(g->segs, (size_t)cap * sizeof *s);
+        if (!s)
+            return DSC_ERROR(DSC_ERR_NOMEM, "optimizer: out of memory for parameter groups");
+        g->segs = s;
+        g->cap = cap;
+    }
+    memmove(g->segs + pos + 1, g->segs + pos, (size_t)(g->nseg - (int)pos) * sizeof *g->segs);
+    g->segs[pos].off = off;
+    g->segs[pos].len = len;
+    g->nseg++;
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_new(const char *spec, size_t n, dsc_dtype dtype, dsc_optim **out)
+{
+    if (!out)
+        return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_new: out is NULL");
+    *out = NULL;
+    if (!spec || !*spec)
+        return DSC_ERROR(DSC_ERR_INVALID, "optimizer: empty spec; valid optimizers: %s", dsc_optim_names());
+    if (dtype != DSC_FLOAT32 && dtype != DSC_FLOAT64)
+        return DSC_ERROR(DSC_ERR_INVALID, "optimizer: dtype must be float32 or float64");
+    const char *colon = strchr(spec, ':');
+    char name[64];
+    trim_copy(name, sizeof name, spec, colon ? (size_t)(colon - spec) : strlen(spec));
+    const optim_algo *a = find_algo(name);
+    if (!a)
+        return DSC_ERROR(DSC_ERR_INVALID, "unknown optimizer '%s'; valid optimizers: %s", name, dsc_optim_names());
+    double hp[OPT_MAX_KEYS];
+    for (int k = 0; k < a->n_keys; k++)
+        hp[k] = a->keys[k].def;
+    DSC_TRY(apply_options(a, colon ? colon + 1 : "", hp));
+
+    dsc_optim *o = calloc(1, sizeof *o);
+    if (!o)
+        return DSC_ERROR(DSC_ERR_NOMEM, "optimizer: out of memory");
+    o->algo = a;
+    o->n = n;
+    o->dtype = dtype;
+    o->groups = calloc(1, sizeof *o->groups);
+    if (!o->groups) {
+        free(o);
+        return DSC_ERROR(DSC_ERR_NOMEM, "optimizer: out of memory");
+    }
+    o->ngroups = 1;
+    memcpy(o->groups[0].hp, hp, sizeof hp);
+    if (n > 0) {
+        dsc_status s = add_seg(&o->groups[0], 0, 0, n);
+        if (s) {
+            dsc_optim_free(o);
+            return s;
+        }
+    }
+    *out = o;
+    return DSC_OK;
+}
+
+void dsc_optim_free(dsc_optim *opt)
+{
+    if (!opt)
+        return;
+    for (int g = 0; g < opt->ngroups; g++)
+        free(opt->groups[g].segs);
+    free(opt->groups);
+    for (int i = 0; i < OPT_MAX_STATE; i++)
+        free(opt->buf[i]);
+    free(opt->scal);
+    free(opt);
+}
+
+dsc_status dsc_optim_add_group(dsc_optim *opt, size_t offset, size_t len, const char *overrides, int *group)
+{
+    if (!opt)
+        return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_add_group: optimizer is NULL");
+    const char *nm = opt->algo->name;
+    if (opt->materialized || opt->steps > 0)
+        return DSC_ERROR(DSC_ERR_STATE, "%s: parameter groups must be added before the first step or state access", nm);
+    if (len == 0 || offset > opt->n || len > opt->n - offset)
+        return DSC_ERROR(DSC_ERR_RANGE, "%s: group [%zu, %zu) is empty or outside the %zu parameters", nm, offset,
+                         offset + len, opt->n);
+    optim_group *g0 = &opt->groups[0];
+    int s = 0;
+    while (s < g0->nseg && !(g0->segs[s].off <= offset && offset + len <= g0->segs[s].off + g0->segs[s].len))
+        s++;
+    if (s == g0->nseg)
+        return DSC_ERROR(DSC_ERR_INVALID, "%s: group [%zu, %zu) overlaps a group added before", nm, offset,
+                         offset + len);
+    double hp[OPT_MAX_KEYS];
+    memcpy(hp, g0->hp, sizeof hp);
+    DSC_TRY(apply_options(opt->algo, overrides ? overrides : "", hp));
+
+    optim_group *gs = realloc(opt->groups, (size_t)(opt->ngroups + 1) * sizeof *gs);
+    if (!gs)
+        return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory for parameter groups", nm);
+    opt->groups = gs;
+    optim_group *ng = &gs[opt->ngroups];
+    memset(ng, 0, sizeof *ng);
+    memcpy(ng->hp, hp, sizeof hp);
+    DSC_TRY(add_seg(ng, 0, offset, len));
+    opt->ngroups++;
+    /* Carve the slice out of group 0's segment s. */
+    g0 = &opt->groups[0];
+    const size_t so = g0->segs[s].off, se = so + g0->segs[s].len;
+    memmove(g0->segs + s, g0->segs + s + 1, (size_t)(g0->nseg - s - 1) * sizeof *g0->segs);
+    g0->nseg--;
+    if (offset + len < se)
+        DSC_TRY(add_seg(g0, (size_t)s, offset + len, se - offset - len));
+    if (so < offset)
+        DSC_TRY(add_seg(g0, (size_t)s, so, offset - so));
+    if (group)
+        *group = opt->ngroups - 1;
+    return DSC_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * State. */
+
+static size_t dtype_size(dsc_dtype t)
+{
+    return t == DSC_FLOAT64 ? sizeof(double) : sizeof(float);
+}
+
+static int buffer_used(const dsc_optim *o, int i)
+{
+    if (!o->algo->uses)
+        return 1;
+    for (int g = 0; g < o->ngroups; g++)
+        if (o->algo->uses(o->groups[g].hp, i))
+            return 1;
+    return 0;
+}
+
+static dsc_status materialize(dsc_optim *o)
+{
+    if (o->materialized)
+        return DSC_OK;
+    const optim_algo *a = o->algo;
+    for (int i = 0; i < a->n_state; i++) {
+        if (!buffer_used(o, i))
+            continue;
+        o->buf[i] = calloc(o->n ? o->n : 1, dtype_size(o->dtype));
+        if (!o->buf[i])
+            return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory for state '%s' (%zu elements)", a->name,
+                             a->state_names[i], o->n);
+    }
+    if (a->n_scalars) {
+        o->scal = calloc((size_t)o->ngroups * (size_t)a->n_scalars, sizeof(double));
+        if (!o->scal)
+            return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory", a->name);
+        for (int g = 0; g < o->ngroups; g++)
+            o->groups[g].scal = o->scal + (size_t)g * (size_t)a->n_scalars;
+    }
+    o->materialized = 1;
+    return DSC_OK;
+}
+
+typedef struct fill_ctx {
+    dsc_optim *o;
+    const optim_group *g;
+} fill_ctx;
+
+static void fill_buffer(void *ctx, int i, double v)
+{
+    fill_ctx *c = ctx;
+    if (i < 0 || i >= c->o->algo->n_state || !c->o->buf[i])
+        return;
+    for (int s = 0; s < c->g->nseg; s++) {
+        const size_t o = c->g->segs[s].off, e = o + c->g->segs[s].len;
+        if (c->o->dtype == DSC_FLOAT64)
+            for (size_t k = o; k < e; k++)
+                ((double *)c->o->buf[i])[k] = v;
+        else
+            for (size_t k = o; k < e; k++)
+                ((float *)c->o->buf[i])[k] = (float)v;
+    }
+}
+
+dsc_status dsc_optim_step(dsc_optim *opt, void *params, const void *grads)
+{
+    if (!opt || (opt->n && (!params || !grads)))
+        return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step: NULL optimizer, params or grads");
+    DSC_TRY(materialize(opt));
+    const optim_algo *a = opt->algo;
+    if (opt->steps == 0) {
+        /* Lazy state initialization from the groups' options now, as torch does. */
+        for (int i = 0; i < OPT_MAX_STATE; i++)
+            if (opt->buf[i])
+                memset(opt->buf[i], 0, opt->n * dtype_size(opt->dtype));
+        if (opt->scal)
+            memset(opt->scal, 0, (size_t)opt->ngroups * (size_t)a->n_scalars * sizeof(double));
+        for (int g = 0; g < opt->ngroups; g++)
+            if (a->init) {
+                fill_ctx c = {opt, &opt->groups[g]};
+                a->init(&opt->groups[g], fill_buffer, &c);
+            }
+    }
+    const int64_t t = ++opt->steps;
+    for (int g = 0; g < opt->ngroups; g++)
+        a->step[opt->dtype](&opt->groups[g], t, params, grads, opt->buf);
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_step_closure(dsc_optim *opt, void *params, void *grads, dsc_closure closure, void *ctx,
+                                  double *loss)
+{
+    if (!opt || !closure)
+        return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step_closure: NULL optimizer or closure");
+    const double f = closure(ctx, params, grads);
+    if (loss)
+        *loss = f;
+    return dsc_optim_step(opt, params, grads);
+}
+
+int dsc_optim_num_buffers(const dsc_optim *opt)
+{
+    if (!opt || materialize((dsc_optim *)opt))
+        return 0;
+    int n = 0;
+    for (int i = 0; i < opt->algo->n_state; i++)
+        n += opt->buf[i] != NULL;
+    return n + (opt->scal != NULL);
+}
+
+dsc_status dsc_optim_buffer_at(dsc_optim *opt, int i, dsc_optim_buffer *out)
+{
+    if (!opt || !out)
+        return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_buffer_at: NULL argument");
+    DSC_TRY(materialize(opt));
+    int k = 0;
+    for (int s = 0; s < opt->algo->n_state; s++) {
+        if (!opt->buf[s])
+            continue;
+        if (k++ == i) {
+            out->name = opt->algo->state_names[s];
+            out->dtype = opt->dtype;
+            out->len = opt->n;
+            out->data = opt->buf[s];
+            return DSC_OK;
+        }
+    }
+    if (opt->scal && k == i) {
+        out->name = "scalars";
+        out->dtype = DSC_FLOAT64;
+        out->len = (size_t)opt->ngroups * (size_t)opt->algo->n_scalars;
+        out->data = opt->scal;
+        return DSC_OK;
+    }
+    return DSC_ERROR(DSC_ERR_RANGE, "%s: state buffer %d does not exist (it has %d)", opt->algo->name, i,
+                     dsc_optim_num_buffers(opt));
+}
+
+int64_t dsc_optim_steps(const dsc_optim *opt)
+{
+    return opt ? opt->steps : 0;
+}
+
+dsc_status dsc_optim_set_steps(dsc_optim *opt, int64_t steps)
+{
+    if (!opt || steps < 0)
+        return DSC_ERROR(DSC_ERR_RANGE, "dsc_optim_set_steps: NULL optimizer or negative step count");
+    DSC_TRY(materialize(opt));
+    opt->steps = steps;
+    return DSC_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Hyperparameters. */
+
+static dsc_status check_group(const dsc_optim *opt, int group, const char *fn)
+{
+    if (!opt)
+        return DSC_ERROR(DSC_ERR_INVALID, "%s: optimizer is NULL", fn);
+    if (group < 0 || group >= opt->ngroups)
+        return DSC_ERROR(DSC_ERR_RANGE, "%s: group %d does not exist (the optimizer has %d)", fn, group,
+                         opt->ngroups);
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_hparam(dsc_optim *opt, int group, const char *key, double value)
+{
+    DSC_TRY(check_group(opt, group, "dsc_optim_set_hparam"));
+    const optim_algo *a = opt->algo;
+    const int k = key ? key_index(a, key) : -1;
+    if (k < 0) {
+        char list[512];
+        key_list(a, list, sizeof list);
+        return DSC_ERROR(DSC_ERR_INVALID, "%s: unknown option '%s'; valid options: %s", a->name, key ? key : "(null)",
+                         list);
+    }
+    if (!isfinite(value))
+        return DSC_ERROR(DSC_ERR_RANGE, "%s: option '%s' must be finite", a->name, key);
+    double hp[OPT_MAX_KEYS];
+    memcpy(hp, opt->groups[group].hp, sizeof hp);
+    hp[k] = a->keys[k].kind == KEY_REAL ? value : (double)(long)value;
+    if (a->keys[k].kind == KEY_BOOL && hp[k] != 0 && hp[k] != 1)
+        return DSC_ERROR(DSC_ERR_RANGE, "%s: option '%s' takes 0 or 1", a->name, key);
+    if (a->keys[k].kind == KEY_ENUM) {
+        int nc = 0;
+        while (a->keys[k].choices[nc])
+            nc++;
+        if (hp[k] < 0 || hp[k] >= nc)
+            return DSC_ERROR(DSC_ERR_RANGE, "%s: option '%s' takes an index in [0, %d)", a->name, key, nc);
+    }
+    DSC_TRY(check_range(a, hp));
+    if (opt->materialized && a->uses)
+        for (int i = 0; i < a->n_state; i++)
+            if (!opt->buf[i] && a->uses(hp, i))
+                return DSC_ERROR(DSC_ERR_STATE, "%s: setting '%s' needs state '%s' that was not created; set it "
+                                                "before the first step",
+                                 a->name, key, a->state_names[i]);
+    opt->groups[group].hp[k] = hp[k];
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_get_hparam(const dsc_optim *opt, int group, const char *key, double *value)
+{
+    DSC_TRY(check_group(opt, group, "dsc_optim_get_hparam"));
+    const int k = key ? key_index(opt->algo, key) : -1;
+    if (k < 0)
+        return DSC_ERROR(DSC_ERR_INVALID, "%s: unknown option '%s'", opt->algo->name, key ? key : "(null)");
+    *value = opt->groups[group].hp[k];
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_lr(dsc_optim *opt, int group, double lr)
+{
+    return dsc_optim_set_hparam(opt, group, "lr", lr);
+}
+
+double dsc_optim_get_lr(const dsc_optim *opt, int group)
+{
+    if (!opt || group < 0 || group >= opt->ngroups)
+        return NAN;
+    return opt->groups[group].hp[0];
+}
+
+int dsc_optim_num_groups(const dsc_optim *opt)
+{
+    return opt ? opt->ngroups : 0;
+}
+
+size_t dsc_optim_size(const dsc_optim *opt)
+{
+    return opt ? opt->n : 0;
+}
+
+dsc_dtype dsc_optim_dtype(const dsc_optim *opt)
+{
+    return opt ? opt->dtype : DSC_FLOAT32;
+}
+
+const char *dsc_optim_name(const dsc_optim *opt)
+{
+    return opt ? opt->algo->name : "";
+}
+
+static size_t append(char *buf, size_t size, size_t len, const char *fmt, const char *a, const char *b)
+{
+    if (len < size)
+        len += (size_t)snprintf(buf + len, size - len, fmt, a, b);
+    return len;
+}
+
+const char *dsc_optim_spec_str(const dsc_optim *opt, int group, char *buf, size_t size)
+{
+    if (!buf || !size)
+        return buf;
+    buf[0] = 0;
+    if (!opt || group < 0 || group >= opt->ngroups)
+        return buf;
+    const optim_algo *a = opt->algo;
+    size_t len = append(buf, size, 0, "%s%s", a->name, ":");
+    for (int k = 0; k < a->n_keys; k++) {
+        char v[40];
+        const double x = opt->groups[group].hp[k];
+        if (a->keys[k].kind == KEY_ENUM)
+            snprintf(v, sizeof v, "%s", a->keys[k].choices[(int)x]);
+        else
+            fmt_num(v, sizeof v, x);
+        len = append(buf, size, len, k ? ",%s=" : "%s=", a->keys[k].name, "");
+        len = append(buf, size, len, "%s%s", v, "");
+    }
+    return buf;
+}
+
+static size_t help_one(const optim_algo *a, char *buf, size_t size, size_t len)
+{
+    len = append(buf, size, len, "%s: %s\n", a->name, a->summary);
+    for (int k = 0; k < a->n_keys; k++) {
+        const optim_key *key = &a->keys[k];
+        char d[40], r[96];
+        if (key->kind == KEY_ENUM) {
+            snprintf(d, sizeof d, "%s", key->choices[(int)key->def]);
+            size_t rl = (size_t)snprintf(r, sizeof r, "one of");
+            for (int c = 0; key->choices[c] && rl < sizeof r; c++)
+                rl += (size_t)snprintf(r + rl, sizeof r - rl, " %s", key->choices[c]);
+        } else if (key->kind == KEY_BOOL) {
+            fmt_num(d, sizeof d, key->def);
+            snprintf(r, sizeof r, "0 or 1");
+        } else {
+            fmt_num(d, sizeof d, key->def);
+            range_str(key, r, sizeof r);
+        }
+        len = append(buf, size, len, "    %-26s", key->name, "");
+        len = append(buf, size, len, "default %-8s  %s\n", d, r);
+    }
+    return len;
+}
+
+const char *dsc_optim_help(const char *name, char *buf, size_t size)
+{
+    if (!buf || !size)
+        return buf;
+    buf[0] = 0;
+    size_t len = 0;
+    for (int i = 0; i < N_ALGOS; i++)
+        if (!name || !strcmp(name, algos[i]->name))
+            len = help_one(algos[i], buf, size, len);
+    if (!len)
+        snprintf(buf, size, "unknown optimizer '%s'; valid optimizers: %s\n", name, dsc_optim_names());
+    return buf;
+}

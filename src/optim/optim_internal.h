@@ -1,0 +1,86 @@
+/* Internal interface between the optimizer driver (optim.c) and the algorithms
+ * (optim_sgd.c, optim_adaptive.c). An algorithm is a table of options (name, default,
+ * range), the names of its per-coordinate state buffers, a count of per-group float64
+ * scalars, an optional initializer and one step kernel per dtype. */
+#ifndef DSC_OPTIM_INTERNAL_H
+#define DSC_OPTIM_INTERNAL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "descent/optim.h"
+
+#define OPT_MAX_KEYS 16
+#define OPT_MAX_STATE 4
+#define OPT_MAX_SCALARS 4
+
+typedef enum optim_key_kind { KEY_REAL = 0, KEY_BOOL, KEY_ENUM } optim_key_kind;
+
+typedef struct optim_key {
+    const char *name;
+    double def;
+    optim_key_kind kind;
+    double lo, hi;       /* valid range (KEY_REAL) */
+    int lo_open, hi_open; /* 1: the bound itself is excluded */
+    const char *const *choices; /* KEY_ENUM: NULL-terminated names; the value is the index */
+} optim_key;
+
+/* A contiguous slice of the flat vector. */
+typedef struct optim_seg {
+    size_t off, len;
+} optim_seg;
+
+typedef struct optim_group {
+    double hp[OPT_MAX_KEYS]; /* option values, in the algorithm's key order (hp[0] is lr) */
+    double *scal;            /* the group's float64 scalar state (algo->n_scalars) */
+    optim_seg *segs;         /* the slices of the group, sorted by offset */
+    int nseg, cap;
+} optim_group;
+
+/* One update of every slice of group g; t is the step number (1 for the first step); p and
+ * grad are the whole flat vectors; st[i] is state buffer i (whole vector) or NULL when the
+ * group's options do not use it. Kernels also update g->scal. */
+typedef void (*optim_kernel)(const optim_group *g, int64_t t, void *p, const void *grad, void *const *st);
+
+typedef struct optim_algo {
+    const char *name;
+    const char *summary;
+    const optim_key *keys;
+    int n_keys;
+    const char *state_names[OPT_MAX_STATE];
+    int n_state;
+    int n_scalars;
+    /* Whether buffer i is used under options hp (NULL: all are). */
+    int (*uses)(const double *hp, int i);
+    /* Initial state of a group at the first step (NULL: zero buffers and scalars). fill(v)
+     * sets buffer i on the group's slices to v. */
+    void (*init)(const optim_group *g, void (*fill)(void *ctx, int i, double v), void *ctx);
+    /* Checks between options (e.g. nesterov needs momentum); NULL if none. */
+    dsc_status (*check)(const double *hp);
+    optim_kernel step[2]; /* [DSC_FLOAT32], [DSC_FLOAT64] */
+} optim_algo;
+
+extern const optim_algo dsc_optim_algo_sgd, dsc_optim_algo_heavyball, dsc_optim_algo_nag, dsc_optim_algo_signum,
+    dsc_optim_algo_lion;
+extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc_optim_algo_rmsprop,
+    dsc_optim_algo_adadelta, dsc_optim_algo_adam, dsc_optim_algo_adamw, dsc_optim_algo_adamax, dsc_optim_algo_nadam,
+    dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd;
+
+/* Key table helpers. */
+#define OPT_INF HUGE_VAL
+#define KREAL(nm, d, lo, hi, lo_open, hi_open) {nm, d, KEY_REAL, lo, hi, lo_open, hi_open, NULL}
+#define KBOOL(nm, d) {nm, d, KEY_BOOL, 0, 1, 0, 0, NULL}
+#define KENUM(nm, d, ch) {nm, d, KEY_ENUM, 0, 0, 0, 0, ch}
+/* Common ones. */
+#define K_LR(d) KREAL("lr", d, 0, OPT_INF, 0, 1)
+#define K_BETA(nm, d) KREAL(nm, d, 0, 1, 0, 1)
+#define K_EPS(d) KREAL("eps", d, 0, OPT_INF, 0, 1)
+#define K_WD(d) KREAL("weight_decay", d, 0, OPT_INF, 0, 1)
+#define K_MAXIMIZE KBOOL("maximize", 0)
+
+/* Elementwise loops run in parallel over large slices (outputs are independent, so the
+ * result does not depend on the thread count). */
+#define OPT_PAR_MIN 32768
+
+#endif

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Reference trajectories of torch.optim optimizers on the 2-D Rosenbrock function.
+
+Run with Debian's torch 1.13:  /usr/bin/python3 tools/gen_optim_fixtures.py
+Writes tests/fixtures/optim/<case>.txt (one line per recorded step: step, x, y, f, all %.17g)
+and tests/fixtures/optim/cases.txt (case name and descent spec), read by tests/test_optim.c.
+
+Reproducibility choices (see docs/algorithms/optimizers.md):
+- float64 parameters and torch.set_default_dtype(torch.float64), so that torch's scalar state
+  tensors (NAdam's mu_product, ASGD's eta and mu, the step counters) are float64 too;
+- ATEN_CPU_CAPABILITY=default, so that ATen's add/addcmul kernels do not use fused
+  multiply-adds (with AVX2 dispatch they do, which changes the last bits by machine);
+- the gradient is computed with Python floats in the exact operation order of
+  src/optim/testfns.c (checked against autograd), so both sides see identical gradients.
+"""
+import os
+os.environ["ATEN_CPU_CAPABILITY"] = "default"
+import math  # noqa: E402
+import sys  # noqa: E402
+
+import torch  # noqa: E402
+
+torch.set_default_dtype(torch.float64)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "optim")
+STEPS = [1, 2, 3, 10, 100, 1000]
+X0 = (1.5, 1.5)
+
+
+def rosenbrock(x):
+    """f and gradient, same operation order as testfns.c (TF_ROSENBROCK)."""
+    d = len(x)
+    g = [0.0] * d
+    v = 0.0
+    for i in range(d - 1):
+        a = x[i + 1] - x[i] * x[i]
+        b = 1 - x[i]
+        v = v + (100 * a * a + b * b)
+        g[i] = g[i] + (-400 * x[i] * a - 2 * b)
+        g[i + 1] = g[i + 1] + 200 * a
+    return v, g
+
+
+def check_gradient():
+    x = torch.tensor([1.3, 0.7, -0.4], requires_grad=True)
+    f = sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(2))
+    f.backward()
+    v, g = rosenbrock([1.3, 0.7, -0.4])
+    assert abs(v - f.item()) < 1e-12 and all(abs(a - b) < 1e-12 for a, b in zip(g, x.grad.tolist())), (v, g, x.grad)
+
+
+O = torch.optim
+# case name, descent spec, torch constructor
+CASES = [
+    ("sgd", "sgd:lr=2e-4", lambda p: O.SGD(p, lr=2e-4)),
+    ("sgd_momentum", "sgd:lr=2e-4,momentum=0.9", lambda p: O.SGD(p, lr=2e-4, momentum=0.9)),
+    ("sgd_nesterov", "sgd:lr=2e-4,momentum=0.9,nesterov=1", lambda p: O.SGD(p, lr=2e-4, momentum=0.9, nesterov=True)),
+    ("sgd_dampening_wd", "sgd:lr=2e-4,momentum=0.5,dampening=0.3,weight_decay=0.01",
+     lambda p: O.SGD(p, lr=2e-4, momentum=0.5, dampening=0.3, weight_decay=0.01)),
+    ("adagrad", "adagrad:lr=0.1", lambda p: O.Adagrad(p, lr=0.1)),
+    ("adagrad_opts", "adagrad:lr=0.1,lr_decay=0.01,initial_accumulator_value=0.1,weight_decay=0.01,eps=1e-8",
+     lambda p: O.Adagrad(p, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01, eps=1e-8)),
+    ("rmsprop", "rmsprop:lr=1e-3", lambda p: O.RMSprop(p, lr=1e-3)),
+    ("rmsprop_centered_momentum", "rmsprop:lr=1e-3,alpha=0.9,centered=1,momentum=0.9,weight_decay=0.01",
+     lambda p: O.RMSprop(p, lr=1e-3, alpha=0.9, centered=True, momentum=0.9, weight_decay=0.01)),
+    ("rmsprop_centered", "rmsprop:lr=1e-3,centered=1", lambda p: O.RMSprop(p, lr=1e-3, centered=True)),
+    ("adadelta", "adadelta", lambda p: O.Adadelta(p)),
+    ("adadelta_opts", "adadelta:lr=0.5,rho=0.95,eps=1e-5,weight_decay=0.01",
+     lambda p: O.Adadelta(p, lr=0.5, rho=0.95, eps=1e-5, weight_decay=0.01)),
+    ("adam", "adam:lr=0.01", lambda p: O.Adam(p, lr=0.01)),
+    ("adam_amsgrad", "adam:lr=0.01,beta1=0.8,amsgrad=1,weight_decay=0.01",
+     lambda p: O.Adam(p, lr=0.01, betas=(0.8, 0.999), amsgrad=True, weight_decay=0.01)),
+    ("adamw", "adamw:lr=0.01", lambda p: O.AdamW(p, lr=0.01)),
+    ("adamw_amsgrad", "adamw:lr=0.01,weight_decay=0.1,amsgrad=1,beta2=0.99",
+     lambda p: O.AdamW(p, lr=0.01, weight_decay=0.1, amsgrad=True, betas=(0.9, 0.99))),
+    ("adamax", "adamax:lr=0.01", lambda p: O.Adamax(p, lr=0.01)),
+    ("adamax_opts", "adamax:lr=0.01,beta2=0.99,weight_decay=0.01,eps=1e-6",
+     lambda p: O.Adamax(p, lr=0.01, betas=(0.9, 0.99), weight_decay=0.01, eps=1e-6)),
+    ("nadam", "nadam:lr=0.01", lambda p: O.NAdam(p, lr=0.01)),
+    ("nadam_opts", "nadam:lr=0.01,momentum_decay=0.01,weight_decay=0.01,beta1=0.95",
+     lambda p: O.NAdam(p, lr=0.01, momentum_decay=0.01, weight_decay=0.01, betas=(0.95, 0.999))),
+    ("radam", "radam:lr=5e-4", lambda p: O.RAdam(p, lr=5e-4)),
+    ("radam_opts", "radam:lr=5e-4,weight_decay=0.01,beta2=0.99",
+     lambda p: O.RAdam(p, lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99))),
+    ("rprop", "rprop", lambda p: O.Rprop(p)),
+    ("rprop_opts", "rprop:lr=1e-3,eta_minus=0.3,eta_plus=1.5,step_min=1e-4,step_max=0.1",
+     lambda p: O.Rprop(p, lr=1e-3, etas=(0.3, 1.5), step_sizes=(1e-4, 0.1))),
+    ("asgd", "asgd:lr=2e-4", lambda p: O.ASGD(p, lr=2e-4)),
+    ("asgd_opts", "asgd:lr=2e-4,lambd=1e-3,alpha=0.5,t0=50,weight_decay=0.01",
+     lambda p: O.ASGD(p, lr=2e-4, lambd=1e-3, alpha=0.5, t0=50, weight_decay=0.01)),
+]
+
+
+def run(make):
+    p = torch.tensor(X0, dtype=torch.float64)
+    p.requires_grad_(False)
+    opt = make([p])
+    rows = []
+    for t in range(1, STEPS[-1] + 1):
+        _, g = rosenbrock(p.tolist())
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        if t in STEPS:
+            x = p.tolist()
+            f, _ = rosenbrock(x)
+            rows.append([t] + x + [f])
+    return rows
+
+
+def main():
+    check_gradient()
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "cases.txt"), "w") as idx:
+        idx.write("# case spec (generated by tools/gen_optim_fixtures.py, torch %s, rosenbrock from (1.5, 1.5))\n"
+                  % torch.__version__)
+        for name, spec, make in CASES:
+            rows = run(make)
+            for r in rows:
+                assert all(math.isfinite(v) for v in r), (name, r)
+            with open(os.path.join(OUT, name + ".txt"), "w") as f:
+                for r in rows:
+                    f.write("%d %s\n" % (r[0], " ".join("%.17g" % v for v in r[1:])))
+            idx.write("%s %s\n" % (name, spec))
+            print("%-28s %s" % (name, " ".join("%.6g" % v for v in rows[-1][1:])), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
