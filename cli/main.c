@@ -8,6 +8,7 @@
  * command name; returns the exit code (0 ok, 2 bad usage, 1 failure). */
 int cmd_info(int argc, char **argv);
 int cmd_optim(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -16,6 +17,7 @@ static const struct command {
 } commands[] = {
     {"info", cmd_info, "layers, parameter count and FLOPs of a model"},
     {"optim", cmd_optim, "run an optimizer on a test function and print its trajectory"},
+    {"schedule", cmd_schedule, "print a learning-rate schedule, one line per step"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

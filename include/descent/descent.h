@@ -12,7 +12,9 @@
 #include "descent/ops.h"
 #include "descent/rng.h"
 #include "descent/runtime.h"
+#include "descent/schedule.h"
 #include "descent/spec.h"
 #include "descent/tensor.h"
+#include "descent/transform.h"
 
 #endif
