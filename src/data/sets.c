@@ -40,7 +40,7 @@ dsc_status dsc_embedded_load(int which, const dsc_data_opts *o, dsc_dataset *ds)
     const dsc_embedded_set *e = &dsc_embedded_sets[which];
     dsc_data_set_name(ds, e->name);
     ds->dtype = o->dtype;
-    DSC_TRY(dsc_data_alloc_dense(ds, e->n, e->d, 1, 0));
+    DSC_TRY(dsc_data_alloc_dense(ds, e->n, e->d, 1, o->max_bytes));
     ds->feat_ndim = e->feat_ndim;
     for (int k = 0; k < e->feat_ndim; k++)
         ds->feat_shape[k] = e->feat_shape[k];
