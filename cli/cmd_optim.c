@@ -67,7 +67,15 @@ int cmd_optim(int argc, char **argv)
     long steps = -1;
     int f32 = 0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *inline_v = NULL;
+        char key[64];
+        const char *eq = strncmp(a, "--", 2) ? NULL : strchr(a, '=');
+        if (eq && (size_t)(eq - a) < sizeof key) { /* --key=value */
+            memcpy(key, a, (size_t)(eq - a));
+            key[eq - a] = 0;
+            a = key;
+            inline_v = eq + 1;
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             optim_usage(stdout);
             return 0;
@@ -82,9 +90,9 @@ int cmd_optim(int argc, char **argv)
             f32 = 1;
             continue;
         }
-        if (i + 1 >= argc)
+        if (!inline_v && i + 1 >= argc)
             return bad("missing value for", a);
-        const char *v = argv[++i];
+        const char *v = inline_v ? inline_v : argv[++i];
         if (!strcmp(a, "--opt"))
             opt_spec = v;
         else if (!strcmp(a, "--fn"))

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# descent optim: trajectories equal the torch 1.13 fixtures (tests/fixtures/optim), output
+# format, help, and usage errors (exit code 2).
+# Usage: optim.sh path/to/descent
+set -u
+bin="$1"
+src="${DSC_SOURCE_DIR:-$(dirname "$0")/../..}"
+fail=0
+check() { # description, got, want
+    if [ "$2" != "$3" ]; then echo "FAIL: $1 (got '$2', want '$3')"; fail=1; else echo "ok: $1"; fi
+}
+has() { # description, text, pattern
+    if printf '%s' "$2" | grep -q -- "$3"; then echo "ok: $1"; else echo "FAIL: $1: no '$3' in:"; printf '%s\n' "$2"; fail=1; fi
+}
+
+# Bit-identical to torch's float64 trajectories (the fixtures are printed with %.17g too).
+for c in adam:adam:lr=0.01 sgd_nesterov:sgd:lr=2e-4,momentum=0.9,nesterov=1 rprop:rprop; do
+    name=${c%%:*}; spec=${c#*:}
+    out=$("$bin" optim --opt "$spec" --fn rosenbrock --x0 1.5,1.5 --steps 1000 --print-steps 1,2,3,10,100,1000); rc=$?
+    check "$name exit code" "$rc" 0
+    check "$name = torch fixture" "$out" "$(cat "$src/tests/fixtures/optim/$name.txt")"
+done
+
+out=$("$bin" optim --opt=sgd:lr=0.1 --fn=quadratic:d=3,kappa=4 --x0=1 --print-steps=0,1); rc=$?
+check "quadratic exit code" "$rc" 0
+# lambda = 1, 2.5, 4: x1 = (0.9, 0.75, 0.6); f = 0.5 (0.81 + 2.5*0.5625 + 4*0.36)
+check "quadratic lines" "$(printf '%s\n' "$out" | wc -l)" 2
+has "step 0" "$out" "^0 1 1 1 3.75$"
+has "step 1" "$out" "^1 0.90000000000000002 0.75 0.59999999999999998 "
+
+out=$("$bin" optim --opt adam:lr=0.1 --fn himmelblau --x0 0,0 --steps 300 --print-steps 300); rc=$?
+check "himmelblau exit code" "$rc" 0
+has "himmelblau reaches (3, 2)" "$out" "^300 2.99999"
+
+out=$("$bin" optim --opt lion:lr=0.01 --fn booth --x0 0,0 --steps 2000 --float32 --print-steps 2000); rc=$?
+check "float32 exit code" "$rc" 0
+has "float32 lion on booth near (1, 3)" "$out" "^2000 [01]\.[90]"
+
+out=$("$bin" optim --help); rc=$?
+check "help exit code" "$rc" 0
+has "help usage" "$out" "usage: descent optim --opt SPEC --fn FUNCTION"
+has "help lists optimizers" "$out" "nadam"
+
+out=$("$bin" optim --help-opt adam); rc=$?
+check "help-opt exit code" "$rc" 0
+has "help-opt amsgrad" "$out" "amsgrad"
+
+err=$("$bin" optim --opt adamm --fn rosenbrock 2>&1 >/dev/null); rc=$?
+check "unknown optimizer exit code" "$rc" 2
+has "unknown optimizer message" "$err" "unknown optimizer 'adamm'; valid optimizers: sgd"
+err=$("$bin" optim --opt adam:betta1=0.9 --fn rosenbrock 2>&1 >/dev/null); rc=$?
+check "unknown key exit code" "$rc" 2
+has "unknown key message" "$err" "unknown option 'betta1'; valid options: lr, beta1"
+err=$("$bin" optim --opt sgd:lr=-1 --fn rosenbrock 2>&1 >/dev/null); rc=$?
+check "negative lr exit code" "$rc" 2
+has "negative lr message" "$err" "'lr' = -1 is out of its range"
+err=$("$bin" optim --opt sgd --fn rosenbrok 2>&1 >/dev/null); rc=$?
+check "unknown function exit code" "$rc" 2
+has "unknown function message" "$err" "unknown test function 'rosenbrok'"
+err=$("$bin" optim --opt sgd --fn rosenbrock --x0 1,2,3 2>&1 >/dev/null); rc=$?
+check "bad x0 exit code" "$rc" 2
+err=$("$bin" optim --opt sgd --fn rosenbrock --steps -4 2>&1 >/dev/null); rc=$?
+check "bad steps exit code" "$rc" 2
+err=$("$bin" optim --fn rosenbrock 2>&1 >/dev/null); rc=$?
+check "missing --opt exit code" "$rc" 2
+err=$("$bin" optim --opt sgd --fn rosenbrock --bogus 1 2>&1 >/dev/null); rc=$?
+check "unknown option exit code" "$rc" 2
+has "unknown option message" "$err" "unknown option --bogus"
+
+exit $fail

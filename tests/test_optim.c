@@ -1,0 +1,572 @@
+/* Optimizers: torch 1.13 reference trajectories, checkpoint round trips, float32 vs float64,
+ * heavy ball vs momentum SGD, Nesterov, parameter groups, spec errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testing.h"
+
+/* Every optimizer with non-default options that switch on all its state. */
+static const char *const all_specs[] = {
+    "sgd:lr=1e-3,momentum=0.9,nesterov=1,weight_decay=0.01",
+    "sgd:lr=1e-3,momentum=0.5,dampening=0.3",
+    "heavyball:lr=1e-3,momentum=0.8,weight_decay=0.01",
+    "nag:lr=1e-3",
+    "nag:lr=1e-3,kappa=100",
+    "nag:lr=1e-3,sequence=k",
+    "adagrad:lr=0.05,lr_decay=0.01,initial_accumulator_value=0.1",
+    "adagrad_norm:lr=0.05,initial_accumulator_value=1",
+    "rmsprop:lr=1e-3,centered=1,momentum=0.9,weight_decay=0.01",
+    "adadelta:lr=0.5,weight_decay=0.01",
+    "adam:lr=0.01,amsgrad=1,weight_decay=0.01",
+    "adamw:lr=0.01,amsgrad=1",
+    "adamax:lr=0.01,weight_decay=0.01",
+    "nadam:lr=0.01,weight_decay=0.01",
+    "nadam:lr=0.01,weight_decay=0.01,decoupled_weight_decay=1,fix_mu_product=1",
+    "radam:lr=1e-3,weight_decay=0.01",
+    "radam:lr=1e-3,weight_decay=0.01,decoupled_weight_decay=1",
+    "rprop:lr=1e-3",
+    "asgd:lr=1e-3,t0=5,lambd=1e-3,weight_decay=0.01",
+    "signum:lr=1e-3,momentum=0.9",
+    "signum:lr=1e-3",
+    "lion:lr=1e-3,weight_decay=0.1",
+};
+#define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
+
+/* ---- torch fixtures ---- */
+
+static dsc_optim *make_or_fail(const char *spec, size_t n, dsc_dtype dt)
+{
+    dsc_optim *o = NULL;
+    dsc_status s = dsc_optim_new(spec, n, dt, &o);
+    if (s != DSC_OK) {
+        fprintf(stderr, "dsc_optim_new(%s): %s\n", spec, dsc_last_error());
+        dsc_test_failures++;
+    }
+    return o;
+}
+
+static void test_torch_fixtures(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/optim/cases.txt", dsc_test_source_dir());
+    FILE *idx = fopen(path, "r");
+    CHECK(idx != NULL);
+    if (!idx)
+        return;
+    dsc_testfn *fn = NULL;
+    CHECK_OK(dsc_testfn_new("rosenbrock", &fn));
+    char line[512];
+    int cases = 0;
+    while (fgets(line, sizeof line, idx)) {
+        char name[128], spec[384];
+        if (line[0] == '#' || sscanf(line, "%127s %383s", name, spec) != 2)
+            continue;
+        snprintf(path, sizeof path, "%s/tests/fixtures/optim/%s.txt", dsc_test_source_dir(), name);
+        FILE *f = fopen(path, "r");
+        CHECK(f != NULL);
+        if (!f)
+            continue;
+        dsc_optim *o = make_or_fail(spec, 2, DSC_FLOAT64);
+        double x[2] = {1.5, 1.5}, g[2];
+        long t = 0, want_t;
+        double w[3];
+        int rows = 0;
+        double worst = 0;
+        while (o && fscanf(f, "%ld %lf %lf %lf", &want_t, &w[0], &w[1], &w[2]) == 4) {
+            while (t < want_t) {
+                dsc_testfn_eval(fn, x, g);
+                CHECK_OK(dsc_optim_step(o, x, g));
+                t++;
+            }
+            const double got[3] = {x[0], x[1], dsc_testfn_eval(fn, x, NULL)};
+            for (int k = 0; k < 3; k++) {
+                const double e = fabs(got[k] - w[k]) / fmax(fabs(w[k]), 1e-300);
+                worst = fmax(worst, e);
+                CHECK_REL(got[k], w[k], 1e-10, 1e-300);
+            }
+            rows++;
+        }
+        CHECK(rows == 6);
+        if (getenv("DSC_TEST_VERBOSE"))
+            printf("  %-28s max rel err %.3g\n", name, worst);
+        fclose(f);
+        dsc_optim_free(o);
+        cases++;
+    }
+    fclose(idx);
+    CHECK(cases >= 20);
+    dsc_testfn_free(fn);
+}
+
+/* ---- checkpoint round trip ---- */
+
+/* A smooth test problem with n parameters: Rosenbrock of dimension n. */
+static void grad_rosen(const dsc_testfn *fn, dsc_dtype dt, const void *p, void *g, size_t n)
+{
+    double x[16], gd[16];
+    for (size_t i = 0; i < n; i++)
+        x[i] = dt == DSC_FLOAT64 ? ((const double *)p)[i] : ((const float *)p)[i];
+    dsc_testfn_eval(fn, x, gd);
+    for (size_t i = 0; i < n; i++) {
+        if (dt == DSC_FLOAT64)
+            ((double *)g)[i] = gd[i];
+        else
+            ((float *)g)[i] = (float)gd[i];
+    }
+}
+
+static void init_params(dsc_dtype dt, void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double v = 0.8 + 0.05 * (double)i - (i % 2 ? 0.3 : 0);
+        if (dt == DSC_FLOAT64)
+            ((double *)p)[i] = v;
+        else
+            ((float *)p)[i] = (float)v;
+    }
+}
+
+static dsc_optim *make_grouped(const char *spec, size_t n, dsc_dtype dt)
+{
+    dsc_optim *o = make_or_fail(spec, n, dt);
+    if (o) {
+        int gi = -1;
+        CHECK_OK(dsc_optim_add_group(o, 2, 3, "lr=5e-4", &gi));
+        CHECK(gi == 1);
+    }
+    return o;
+}
+
+static void test_checkpoint_roundtrip(void)
+{
+    enum { N = 8, K = 7, M = 9 };
+    dsc_testfn *fn = NULL;
+    CHECK_OK(dsc_testfn_new("rosenbrock:d=8", &fn));
+    for (int dti = 0; dti < 2; dti++) {
+        const dsc_dtype dt = dti ? DSC_FLOAT64 : DSC_FLOAT32;
+        const size_t es = dt == DSC_FLOAT64 ? 8 : 4;
+        for (int s = 0; s < N_SPECS; s++) {
+            double pa[N], pb[N], g[N]; /* big enough for either dtype */
+            dsc_optim *a = make_grouped(all_specs[s], N, dt);
+            if (!a)
+                continue;
+            init_params(dt, pa, N);
+            for (int t = 0; t < K; t++) {
+                grad_rosen(fn, dt, pa, g, N);
+                CHECK_OK(dsc_optim_step(a, pa, g));
+            }
+            /* Save: copies of every buffer and the step count. */
+            const int nb = dsc_optim_num_buffers(a);
+            void *saved[8] = {0};
+            size_t bytes[8] = {0};
+            for (int i = 0; i < nb && i < 8; i++) {
+                dsc_optim_buffer b;
+                CHECK_OK(dsc_optim_buffer_at(a, i, &b));
+                bytes[i] = b.len * (b.dtype == DSC_FLOAT64 ? 8 : 4);
+                saved[i] = malloc(bytes[i]);
+                memcpy(saved[i], b.data, bytes[i]);
+            }
+            const int64_t steps = dsc_optim_steps(a);
+            CHECK(steps == K);
+            memcpy(pb, pa, N * es);
+            /* Load into a fresh optimizer. */
+            dsc_optim *b = make_grouped(all_specs[s], N, dt);
+            CHECK(dsc_optim_num_buffers(b) == nb);
+            for (int i = 0; i < nb && i < 8; i++) {
+                dsc_optim_buffer bb;
+                CHECK_OK(dsc_optim_buffer_at(b, i, &bb));
+                CHECK(bb.len * (bb.dtype == DSC_FLOAT64 ? 8 : 4) == bytes[i]);
+                memcpy(bb.data, saved[i], bytes[i]);
+                free(saved[i]);
+            }
+            CHECK_OK(dsc_optim_set_steps(b, steps));
+            for (int t = 0; t < M; t++) {
+                grad_rosen(fn, dt, pa, g, N);
+                CHECK_OK(dsc_optim_step(a, pa, g));
+                grad_rosen(fn, dt, pb, g, N);
+                CHECK_OK(dsc_optim_step(b, pb, g));
+            }
+            const int same = memcmp(pa, pb, N * es) == 0;
+            if (!same)
+                fprintf(stderr, "checkpoint round trip differs: %s (%s)\n", all_specs[s], dti ? "f64" : "f32");
+            CHECK(same);
+            /* And the run moved. */
+            double p0[N];
+            init_params(dt, p0, N);
+            CHECK(memcmp(p0, pa, N * es) != 0);
+            dsc_optim_free(a);
+            dsc_optim_free(b);
+        }
+    }
+    dsc_testfn_free(fn);
+}
+
+/* ---- float32 vs float64 ---- */
+
+static void test_float32_matches_float64(void)
+{
+    enum { N = 6, STEPS = 10 };
+    dsc_testfn *fn = NULL;
+    CHECK_OK(dsc_testfn_new("rosenbrock:d=6", &fn));
+    for (int s = 0; s < N_SPECS; s++) {
+        double p64[N], g64[N];
+        float p32[N], g32[N];
+        dsc_optim *a = make_or_fail(all_specs[s], N, DSC_FLOAT64), *b = make_or_fail(all_specs[s], N, DSC_FLOAT32);
+        if (!a || !b)
+            continue;
+        init_params(DSC_FLOAT32, p32, N);
+        for (int i = 0; i < N; i++)
+            p64[i] = p32[i];
+        for (int t = 0; t < STEPS; t++) {
+            grad_rosen(fn, DSC_FLOAT64, p64, g64, N);
+            CHECK_OK(dsc_optim_step(a, p64, g64));
+            grad_rosen(fn, DSC_FLOAT32, p32, g32, N);
+            CHECK_OK(dsc_optim_step(b, p32, g32));
+        }
+        double worst = 0;
+        for (int i = 0; i < N; i++)
+            worst = fmax(worst, fabs(p32[i] - p64[i]) / fmax(fabs(p64[i]), 1e-3));
+        if (!(worst < 2e-5))
+            fprintf(stderr, "float32 vs float64: %s rel err %.3g\n", all_specs[s], worst);
+        CHECK(worst < 2e-5);
+        dsc_optim_free(a);
+        dsc_optim_free(b);
+    }
+    dsc_testfn_free(fn);
+}
+
+/* ---- heavy ball == momentum SGD ---- */
+
+/* Polyak: x+ = x - lr g + beta (x - x_prev). torch: b = beta b + g (b_1 = g), x+ = x - lr b.
+ * Since x_k - x_{k-1} = -lr b_k, x_{k+1} = x_k - lr (beta b_k + g_k) = Polyak's update with the
+ * same lr and beta (dampening 0). Equal in exact arithmetic; rounding differs. */
+static void test_heavyball_equals_momentum_sgd(void)
+{
+    dsc_testfn *fn = NULL;
+    CHECK_OK(dsc_testfn_new("rosenbrock:d=4", &fn));
+    const char *pairs[][2] = {
+        {"heavyball:lr=2e-4,momentum=0.9", "sgd:lr=2e-4,momentum=0.9"},
+        {"heavyball:lr=1e-4,momentum=0.5,weight_decay=0.1", "sgd:lr=1e-4,momentum=0.5,weight_decay=0.1"},
+    };
+    for (int k = 0; k < 2; k++) {
+        dsc_optim *hb = make_or_fail(pairs[k][0], 4, DSC_FLOAT64), *sgd = make_or_fail(pairs[k][1], 4, DSC_FLOAT64);
+        double x[4] = {1.5, 1.5, -0.5, 0.7}, y[4], g[4];
+        memcpy(y, x, sizeof x);
+        double worst = 0;
+        for (int t = 0; t < 300; t++) {
+            dsc_testfn_eval(fn, x, g);
+            CHECK_OK(dsc_optim_step(hb, x, g));
+            dsc_testfn_eval(fn, y, g);
+            CHECK_OK(dsc_optim_step(sgd, y, g));
+            for (int i = 0; i < 4; i++)
+                worst = fmax(worst, fabs(x[i] - y[i]) / fmax(fabs(y[i]), 1e-3));
+        }
+        CHECK(worst < 1e-11);
+        if (getenv("DSC_TEST_VERBOSE"))
+            printf("  heavy ball vs SGD: max rel diff %.3g\n", worst);
+        dsc_optim_free(hb);
+        dsc_optim_free(sgd);
+    }
+    dsc_testfn_free(fn);
+}
+
+/* ---- Nesterov ---- */
+
+/* Against a direct transcription of FISTA's recursion (x_k, y_k, t_k) on a quadratic. */
+static void test_nag_sequences(void)
+{
+    enum { D = 10 };
+    dsc_testfn *q = NULL;
+    CHECK_OK(dsc_testfn_new("quadratic:d=10,kappa=100", &q));
+    const char *specs[] = {"nag:lr=0.01", "nag:lr=0.01,sequence=k", "nag:lr=0.01,kappa=100"};
+    for (int v = 0; v < 3; v++) {
+        dsc_optim *o = make_or_fail(specs[v], D, DSC_FLOAT64);
+        double y[D], yr[D], xr[D], xo[D], g[D], tk = 1;
+        for (int i = 0; i < D; i++)
+            y[i] = yr[i] = xo[i] = 1;
+        for (int k = 1; k <= 50; k++) {
+            dsc_testfn_eval(q, y, g);
+            CHECK_OK(dsc_optim_step(o, y, g));
+            dsc_testfn_eval(q, yr, g);
+            double beta;
+            if (v == 0) {
+                const double tk1 = (1 + sqrt(1 + 4 * tk * tk)) / 2;
+                beta = (tk - 1) / tk1;
+                tk = tk1;
+            } else if (v == 1) {
+                beta = (k - 1.0) / (k + 2.0);
+            } else {
+                beta = (10 - 1.0) / (10 + 1.0);
+            }
+            for (int i = 0; i < D; i++) {
+                xr[i] = yr[i] - 0.01 * g[i];
+                yr[i] = xr[i] + beta * (xr[i] - xo[i]);
+                xo[i] = xr[i];
+            }
+        }
+        for (int i = 0; i < D; i++)
+            CHECK_REL(y[i], yr[i], 1e-12, 1e-12);
+        dsc_optim_free(o);
+    }
+    dsc_testfn_free(q);
+}
+
+/* Steps to f < 1e-10 * f(x0) on the kappa = 100 quadratic: GD needs O(kappa log), Nesterov
+ * (strongly convex form, lr = 1/L) O(sqrt(kappa) log). */
+static long steps_to(const char *spec, const dsc_testfn *q)
+{
+    enum { D = 10 };
+    dsc_optim *o = make_or_fail(spec, D, DSC_FLOAT64);
+    double x[D], g[D];
+    for (int i = 0; i < D; i++)
+        x[i] = 1;
+    const double f0 = dsc_testfn_eval(q, x, NULL);
+    long t = 0;
+    while (o && t < 100000 && dsc_testfn_eval(q, x, NULL) > 1e-10 * f0) {
+        dsc_testfn_eval(q, x, g);
+        dsc_optim_step(o, x, g);
+        t++;
+    }
+    dsc_optim_free(o);
+    return t;
+}
+
+static void test_acceleration_rates(void)
+{
+    dsc_testfn *q = NULL;
+    CHECK_OK(dsc_testfn_new("quadratic:d=10,kappa=100", &q));
+    const long gd = steps_to("sgd:lr=0.01", q), nag = steps_to("nag:lr=0.01,kappa=100", q),
+               hb = steps_to("heavyball:lr=0.0330578512396694,momentum=0.669421487603306", q);
+    /* GD: (1 - 1/kappa)^(2t) <= 1e-10 -> t ~ 1146; Nesterov ~ sqrt(kappa) log: ~ 10x fewer. */
+    if (getenv("DSC_TEST_VERBOSE"))
+        printf("  steps to 1e-10: gd %ld, nesterov %ld, heavy ball %ld\n", gd, nag, hb);
+    /* GD on the slowest coordinate (lambda = mu = 1): f ~ 0.5 (1 - 1/kappa)^(2t), f0 = 0.5 sum lambda_i. */
+    const double f0 = 0.5 * 10 * (1 + 100) / 2;
+    const long pred = (long)ceil(log(1e-10 * f0 / 0.5) / (2 * log(1 - 0.01)));
+    CHECK(labs(gd - pred) <= 2);
+    CHECK(nag < gd / 4);
+    CHECK(hb < gd / 4);
+    dsc_testfn_free(q);
+}
+
+/* ---- hand-checked rules without a torch counterpart ---- */
+
+static void test_sign_and_norm_rules(void)
+{
+    double x[2] = {1, -2}, g[2] = {3, -4};
+    dsc_optim *o = make_or_fail("adagrad_norm:lr=0.5,initial_accumulator_value=11,eps=0", 2, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, x, g)); /* s = 11 + 25 = 36: x -= 0.5/6 g */
+    CHECK_NEAR(x[0], 1 - 0.25, 1e-15);
+    CHECK_NEAR(x[1], -2 + 4.0 / 12, 1e-15);
+    dsc_optim_free(o);
+
+    double y[2] = {1, -2};
+    o = make_or_fail("lion:lr=0.1,beta1=0.9,beta2=0.99,weight_decay=0.5", 2, DSC_FLOAT64);
+    double g1[2] = {1, -1}, g2[2] = {-1, -0.5};
+    CHECK_OK(dsc_optim_step(o, y, g1)); /* y*0.95 - 0.1 sign(0.1 g1); m = 0.01 g1 */
+    CHECK_NEAR(y[0], 0.95 - 0.1, 1e-15);
+    CHECK_NEAR(y[1], -1.9 + 0.1, 1e-15);
+    CHECK_OK(dsc_optim_step(o, y, g2)); /* c = 0.9*0.01*g1 + 0.1*g2 = (-0.091, -0.059) */
+    CHECK_NEAR(y[0], 0.85 * 0.95 + 0.1, 1e-15);
+    CHECK_NEAR(y[1], -1.8 * 0.95 + 0.1, 1e-15);
+    dsc_optim_free(o);
+
+    double z[2] = {0, 0};
+    o = make_or_fail("signum:lr=0.1,momentum=0.5", 2, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, z, g1)); /* m = 0.5 g1 */
+    CHECK_OK(dsc_optim_step(o, z, g2)); /* m = 0.25 g1 + 0.5 g2 = (-0.25, -0.5) */
+    CHECK_NEAR(z[0], -0.1 + 0.1, 1e-15);
+    CHECK_NEAR(z[1], 0.1 + 0.1, 1e-15);
+    dsc_optim_free(o);
+}
+
+/* maximize=1 on -g is bit-identical to maximize=0 on g. */
+static void test_maximize(void)
+{
+    const char *specs[][2] = {
+        {"sgd:lr=1e-3,momentum=0.9,nesterov=1", "sgd:lr=1e-3,momentum=0.9,nesterov=1,maximize=1"},
+        {"adam:lr=0.01,amsgrad=1", "adam:lr=0.01,amsgrad=1,maximize=1"},
+        {"rmsprop:lr=0.01,centered=1", "rmsprop:lr=0.01,centered=1,maximize=1"},
+        {"rprop", "rprop:maximize=1"},
+        {"asgd:lr=1e-4,t0=5", "asgd:lr=1e-4,t0=5,maximize=1"},
+    };
+    dsc_testfn *fn = NULL;
+    CHECK_OK(dsc_testfn_new("rosenbrock:d=3", &fn));
+    for (int k = 0; k < 5; k++) {
+        dsc_optim *a = make_or_fail(specs[k][0], 3, DSC_FLOAT64), *b = make_or_fail(specs[k][1], 3, DSC_FLOAT64);
+        double x[3] = {1.2, 0.8, 1.1}, y[3] = {1.2, 0.8, 1.1}, g[3];
+        for (int t = 0; t < 20; t++) {
+            dsc_testfn_eval(fn, x, g);
+            CHECK_OK(dsc_optim_step(a, x, g));
+            dsc_testfn_eval(fn, y, g);
+            for (int i = 0; i < 3; i++)
+                g[i] = -g[i];
+            CHECK_OK(dsc_optim_step(b, y, g));
+        }
+        const int same = memcmp(x, y, sizeof x) == 0;
+        if (!same)
+            fprintf(stderr, "maximize: %s differs: %.17g vs %.17g\n", specs[k][1], x[0], y[0]);
+        CHECK(same);
+        dsc_optim_free(a);
+        dsc_optim_free(b);
+    }
+    dsc_testfn_free(fn);
+}
+
+/* ---- parameter groups ---- */
+
+static void test_groups(void)
+{
+    enum { N = 10 };
+    /* One optimizer with groups == separate optimizers on the slices. */
+    const char *spec = "adam:lr=0.01,weight_decay=0.1";
+    dsc_optim *o = make_or_fail(spec, N, DSC_FLOAT64);
+    int g1 = 0, g2 = 0;
+    CHECK_OK(dsc_optim_add_group(o, 3, 3, "weight_decay=0", &g1));
+    CHECK_OK(dsc_optim_add_group(o, 8, 2, "lr=0", &g2));
+    CHECK(g1 == 1 && g2 == 2 && dsc_optim_num_groups(o) == 3);
+    CHECK_STATUS(dsc_optim_add_group(o, 4, 3, NULL, NULL), DSC_ERR_INVALID); /* overlaps group 1 */
+    CHECK_STATUS(dsc_optim_add_group(o, 9, 2, NULL, NULL), DSC_ERR_RANGE);   /* past the end */
+    CHECK_STATUS(dsc_optim_add_group(o, 0, 1, "foo=1", NULL), DSC_ERR_INVALID);
+    double lr;
+    CHECK_OK(dsc_optim_get_hparam(o, 1, "lr", &lr));
+    CHECK(lr == 0.01);
+    CHECK(dsc_optim_get_lr(o, 2) == 0);
+    dsc_optim *a = make_or_fail(spec, 3, DSC_FLOAT64), *b = make_or_fail("adam:lr=0.01,weight_decay=0", 3, DSC_FLOAT64),
+               *c = make_or_fail(spec, 2, DSC_FLOAT64);
+    double x[N], g[N], xa[3], xb[3], xc[2];
+    for (int i = 0; i < N; i++)
+        x[i] = 0.1 * i - 0.3;
+    memcpy(xa, x, sizeof xa);
+    memcpy(xb, x + 3, sizeof xb);
+    memcpy(xc, x + 6, sizeof xc);
+    const double x89[2] = {x[8], x[9]};
+    for (int t = 0; t < 15; t++) {
+        for (int i = 0; i < N; i++)
+            g[i] = sin(3 * x[i] + i) + 0.5 * x[i];
+        CHECK_OK(dsc_optim_step(o, x, g));
+        double ga[3], gb[3], gc[2];
+        for (int i = 0; i < 3; i++)
+            ga[i] = sin(3 * xa[i] + i) + 0.5 * xa[i];
+        for (int i = 0; i < 3; i++)
+            gb[i] = sin(3 * xb[i] + i + 3) + 0.5 * xb[i];
+        for (int i = 0; i < 2; i++)
+            gc[i] = sin(3 * xc[i] + i + 6) + 0.5 * xc[i];
+        CHECK_OK(dsc_optim_step(a, xa, ga));
+        CHECK_OK(dsc_optim_step(b, xb, gb));
+        CHECK_OK(dsc_optim_step(c, xc, gc));
+    }
+    CHECK(memcmp(x, xa, sizeof xa) == 0);
+    CHECK(memcmp(x + 3, xb, sizeof xb) == 0);
+    CHECK(memcmp(x + 6, xc, sizeof xc) == 0);
+    CHECK(x[8] == x89[0] && x[9] == x89[1]); /* lr = 0 */
+    CHECK_STATUS(dsc_optim_add_group(o, 0, 1, NULL, NULL), DSC_ERR_STATE);
+    /* set_lr applies to its group only. */
+    CHECK_OK(dsc_optim_set_lr(o, 2, 0.5));
+    CHECK(dsc_optim_get_lr(o, 2) == 0.5 && dsc_optim_get_lr(o, 0) == 0.01);
+    CHECK_STATUS(dsc_optim_set_lr(o, 0, -1), DSC_ERR_RANGE);
+    CHECK_STATUS(dsc_optim_set_lr(o, 3, 0.1), DSC_ERR_RANGE);
+    /* Turning on amsgrad after the state was made is refused (its buffer does not exist). */
+    CHECK_STATUS(dsc_optim_set_hparam(o, 0, "amsgrad", 1), DSC_ERR_STATE);
+    char buf[512];
+    dsc_optim_spec_str(o, 1, buf, sizeof buf);
+    CHECK(strstr(buf, "adam:lr=0.01,") == buf && strstr(buf, "weight_decay=0,") != NULL);
+    dsc_optim_free(o);
+    dsc_optim_free(a);
+    dsc_optim_free(b);
+    dsc_optim_free(c);
+}
+
+/* ---- spec errors ---- */
+
+static void expect_error(const char *spec, dsc_status want, const char *m1, const char *m2)
+{
+    dsc_optim *o = NULL;
+    CHECK_STATUS(dsc_optim_new(spec, 4, DSC_FLOAT32, &o), want);
+    CHECK(o == NULL);
+    const char *msg = dsc_last_error();
+    const int ok = strstr(msg, m1) && (!m2 || strstr(msg, m2));
+    if (!ok)
+        fprintf(stderr, "spec '%s': message '%s' lacks '%s'/'%s'\n", spec, msg, m1, m2 ? m2 : "");
+    CHECK(ok);
+    dsc_optim_free(o);
+}
+
+static void test_spec_errors(void)
+{
+    expect_error("adamm:lr=1", DSC_ERR_INVALID, "unknown optimizer 'adamm'", "adamw");
+    expect_error("", DSC_ERR_INVALID, "valid optimizers", "sgd");
+    expect_error("adam:lr=1e-3,betta1=0.9", DSC_ERR_INVALID, "unknown option 'betta1'", "beta1, beta2");
+    expect_error("sgd:lr=-0.1", DSC_ERR_RANGE, "'lr'", NULL);
+    expect_error("adam:beta1=1", DSC_ERR_RANGE, "'beta1'", "[0, 1)");
+    expect_error("adam:beta2=-0.1", DSC_ERR_RANGE, "'beta2'", NULL);
+    expect_error("adam:eps=-1", DSC_ERR_RANGE, "'eps'", NULL);
+    expect_error("rprop:eta_minus=1.5", DSC_ERR_RANGE, "'eta_minus'", NULL);
+    expect_error("rprop:step_min=1,step_max=0.5", DSC_ERR_RANGE, "step_min", NULL);
+    expect_error("sgd:lr=0.1,nesterov=1", DSC_ERR_INVALID, "nesterov", "momentum");
+    expect_error("sgd:lr=abc", DSC_ERR_INVALID, "'lr'", "abc");
+    expect_error("sgd:lr=nan", DSC_ERR_INVALID, "'lr'", NULL);
+    expect_error("sgd:lr", DSC_ERR_INVALID, "key=value", NULL);
+    expect_error("sgd:lr=0.1,lr=0.2", DSC_ERR_INVALID, "twice", NULL);
+    expect_error("adam:amsgrad=2", DSC_ERR_INVALID, "amsgrad", "0 or 1");
+    expect_error("nag:sequence=foo", DSC_ERR_INVALID, "sequence", "fista");
+    /* Accepted forms: defaults, booleans as words, spaces. */
+    dsc_optim *o = NULL;
+    CHECK_OK(dsc_optim_new("adam", 4, DSC_FLOAT32, &o));
+    double v = 0;
+    CHECK_OK(dsc_optim_get_hparam(o, 0, "beta2", &v));
+    CHECK(v == 0.999);
+    CHECK(dsc_optim_get_lr(o, 0) == 1e-3);
+    dsc_optim_free(o);
+    CHECK_OK(dsc_optim_new("sgd: lr=0.1, momentum=0.9, nesterov=true", 4, DSC_FLOAT32, &o));
+    CHECK_OK(dsc_optim_get_hparam(o, 0, "nesterov", &v));
+    CHECK(v == 1);
+    dsc_optim_free(o);
+    char buf[16384];
+    CHECK(strstr(dsc_optim_help("rprop", buf, sizeof buf), "eta_plus") != NULL);
+    CHECK(strstr(dsc_optim_help(NULL, buf, sizeof buf), "lion") != NULL);
+    /* Test function errors. */
+    dsc_testfn *f = NULL;
+    CHECK_STATUS(dsc_testfn_new("rosenbrok", &f), DSC_ERR_INVALID);
+    CHECK_STATUS(dsc_testfn_new("rosenbrock:d=1", &f), DSC_ERR_RANGE);
+    CHECK_STATUS(dsc_testfn_new("beale:d=3", &f), DSC_ERR_INVALID);
+    CHECK(f == NULL);
+}
+
+/* ---- test functions: gradients by central differences, known minima ---- */
+
+static void test_testfns(void)
+{
+    const char *names[] = {"rosenbrock:d=5", "beale", "booth", "himmelblau", "matyas", "rastrigin:d=3",
+                           "ackley:d=3", "quadratic:d=6,kappa=20"};
+    for (int k = 0; k < 8; k++) {
+        dsc_testfn *f = NULL;
+        CHECK_OK(dsc_testfn_new(names[k], &f));
+        if (!f)
+            continue;
+        const size_t d = dsc_testfn_dim(f);
+        double x[8], g[8], xm[8];
+        for (size_t i = 0; i < d; i++)
+            x[i] = 0.3 + 0.17 * (double)i;
+        dsc_testfn_eval(f, x, g);
+        for (size_t i = 0; i < d; i++) {
+            const double h = 1e-6, xi = x[i];
+            x[i] = xi + h;
+            const double fp = dsc_testfn_eval(f, x, NULL);
+            x[i] = xi - h;
+            const double fm = dsc_testfn_eval(f, x, NULL);
+            x[i] = xi;
+            CHECK_REL(g[i], (fp - fm) / (2 * h), 1e-6, 1e-3);
+        }
+        const double fmin = dsc_testfn_min(f, xm);
+        CHECK_NEAR(dsc_testfn_eval(f, xm, g), fmin, 1e-12);
+        for (size_t i = 0; i < d; i++)
+            CHECK_NEAR(g[i], 0, 1e-9);
+        dsc_testfn_free(f);
+    }
+}
+
+DSC_TEST_MAIN("optim", TEST(test_torch_fixtures), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
+              TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
+              TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
+              TEST(test_testfns))
