@@ -40,6 +40,9 @@ def opt_for(lr, momentum=0.9):
 
 def table(make, lr, n, momentum=False, metrics=None):
     opt = opt_for(lr)
+    # batch_scale cases: torch runs with the scaled lr (descent gets the unscaled one)
+    if "# lr " in CTOR[0]:
+        opt.param_groups[0]["lr"] = float(CTOR[0].split("# lr ")[1].split()[0])
     sched = make(opt)
     rows = []
     for k in range(n):
@@ -66,7 +69,11 @@ def block(name, spec, lr, ctor, rows, momentum=False, metrics=None):
     return "\n".join(out) + "\n"
 
 
+CTOR = [""]
+
+
 def case(name, spec, lr, n, ctor, momentum=False, metrics=None):
+    CTOR[0] = ctor
     make = eval("lambda opt: " + ctor, {"S": S, "math": math})
     rows = table(make, lr, n, momentum, metrics)
     return block(name, spec, lr, ctor, rows, momentum, metrics)
@@ -166,9 +173,9 @@ FILES = {
     "batch_scale.txt": [
         # sqrt(1024/256) = 2 and 512/256 = 2 exactly: torch runs with lr 0.1
         ("sqrt_cosine", "batch_scale:rule=sqrt,batch=1024,base_batch=256,then=cosine:t_max=10", 0.05, 15,
-         "S.CosineAnnealingLR(opt, T_max=10)  # lr 0.05 * sqrt(1024/256)"),
+         "S.CosineAnnealingLR(opt, T_max=10)  # lr 0.1 = 0.05 * sqrt(1024/256)"),
         ("linear_step", "batch_scale:rule=linear,batch=512,base_batch=256,then=step:step_size=2,gamma=0.5", 0.05, 10,
-         "S.StepLR(opt, step_size=2, gamma=0.5)  # lr 0.05 * 512/256"),
+         "S.StepLR(opt, step_size=2, gamma=0.5)  # lr 0.1 = 0.05 * 512/256"),
     ],
 }
 
