@@ -370,6 +370,11 @@ int main(int argc, char **argv)
             b_cpu = cpu_s() - c_start;
         }
     }
+    /* Fingerprint of the trained parameters: the same schedule must give bit-identical
+     * parameters for any thread count (run.sh compares 1 and 2 threads). */
+    double checksum = 0.0;
+    for (size_t k = 0; k < np; k++)
+        checksum += (double)params[k] * (double)((k % 7) + 1);
     qsort(times, (size_t)repeat, sizeof(double), cmp_double);
     double median = times[repeat / 2];
     double elapsed = best;
@@ -391,10 +396,10 @@ int main(int argc, char **argv)
     printf("bench=train impl=descent model=%s threads=%d batch=%lld steps=%d samples=%lld time_s=%.4f "
            "samples_per_s=%.1f s_per_epoch=%.4f flop_per_example=%.0f gflops=%.2f fwd_s=%.4f bwd_s=%.4f sgd_s=%.4f "
            "cpu_s=%.4f repeat=%d median_time_s=%.4f peak_rss_kb=%ld base_rss_kb=%ld arena_bytes=%zu params=%zu "
-           "loss_first=%.4f loss_last=%.4f blas=%s\n",
+           "loss_first=%.4f loss_last=%.9g param_checksum=%.17g blas=%s\n",
            model_name, threads, (long long)batch, nsteps, samples, elapsed, sps, EPOCH_EXAMPLES / sps,
            m.flop_per_example, gflops, b_fwd, b_bwd, b_sgd, b_cpu, repeat, median, maxrss_kb(), rss_base,
-           dsc_graph_memory_bytes(g), np, (double)loss_first, (double)loss_last, dsc_blas_backend());
+           dsc_graph_memory_bytes(g), np, (double)loss_first, (double)loss_last, checksum, dsc_blas_backend());
     free(xpool);
     free(ypool);
     free(times);

@@ -35,6 +35,7 @@ function kv(line, key,   n, i, a, p) {
 /^bench=train/ {
   k = kv($0, "pass") "," kv($0, "model") "," kv($0, "impl") "," kv($0, "threads")
   sps[k] = kv($0, "samples_per_s") + 0; ep[k] = kv($0, "s_per_epoch") + 0; gf[k] = kv($0, "gflops") + 0
+  ck[k] = kv($0, "param_checksum")
   rss[k] = kv($0, "peak_rss_kb") + 0; ld[k] = kv($0, "load"); arena[k] = kv($0, "arena_bytes") + 0
   passes[kv($0, "pass")] = 1
 }
@@ -60,6 +61,9 @@ END {
         if (sps[p "," m ",torch," t] > bt) { bt = sps[p "," m ",torch," t]; btt = "torch " t " thr" }
       }
       if (sps[p "," m ",torch_ob1,1"] > bt) { bt = sps[p "," m ",torch_ob1,1"]; btt = "torch_ob1 1 thr" }
+      c1 = ck[p "," m ",descent,1"]; c2 = ck[p "," m ",descent,2"]
+      if (c1 != "" && c2 != "")
+        printf "%s: descent parameters after training, 1 vs 2 threads: %s\n", m, c1 == c2 ? "bit-identical" : "DIFFERENT (" c1 " vs " c2 ")"
       if (bt > 0) {
         printf "%s: descent best (%d thr) / PyTorch best (%s) samples/s = %.2fx", m, btd, btt, bd / bt
         printf "; peak RSS descent/PyTorch (1 thr) = %.1f/%.1f MB; descent arena %.2f MB\n", rss[p "," m ",descent,1"] / 1024, rss[p "," m ",torch,1"] / 1024, arena[p "," m ",descent,1"] / 1048576
