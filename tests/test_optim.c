@@ -566,7 +566,34 @@ static void test_testfns(void)
     }
 }
 
-DSC_TEST_MAIN("optim", TEST(test_torch_fixtures), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
+/* Large vectors take the parallel path: 1 and 2 threads give the same bits. */
+static void test_threads_bit_identical(void)
+{
+    enum { N = 100003 };
+    float *p1 = malloc(N * sizeof *p1), *p2 = malloc(N * sizeof *p2), *g = malloc(N * sizeof *g);
+    const int saved = dsc_get_num_threads();
+    for (int s = 0; s < N_SPECS && p1 && p2 && g; s++) {
+        dsc_test_fill(p1, N, 7, -1, 1);
+        memcpy(p2, p1, N * sizeof *p1);
+        dsc_optim *a = make_or_fail(all_specs[s], N, DSC_FLOAT32), *b = make_or_fail(all_specs[s], N, DSC_FLOAT32);
+        for (int t = 0; t < 3; t++) {
+            dsc_test_fill(g, N, 100 + (uint64_t)t, -1, 1);
+            dsc_set_num_threads(1);
+            CHECK_OK(dsc_optim_step(a, p1, g));
+            dsc_set_num_threads(2);
+            CHECK_OK(dsc_optim_step(b, p2, g));
+        }
+        CHECK(memcmp(p1, p2, N * sizeof *p1) == 0);
+        dsc_optim_free(a);
+        dsc_optim_free(b);
+    }
+    dsc_set_num_threads(saved);
+    free(p1);
+    free(p2);
+    free(g);
+}
+
+DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
               TEST(test_testfns))
