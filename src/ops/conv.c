@@ -136,10 +136,24 @@ static void valid_range(int i0, int s, int in, int out, int *lo, int *hi)
 #define CONV_NO_LIBCALLS
 #endif
 
+/* Blocks of 8 (one AVX vector, a fixed-size inner loop the compiler unrolls), then a tail. */
 CONV_NO_LIBCALLS static inline void row_copy(float *restrict d, const float *restrict s, int n)
 {
-    for (int i = 0; i < n; i++)
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            d[i + k] = s[i + k];
+    for (; i < n; i++)
         d[i] = s[i];
+}
+CONV_NO_LIBCALLS static inline void row_add(float *restrict d, const float *restrict s, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            d[i + k] += s[i + k];
+    for (; i < n; i++)
+        d[i] += s[i];
 }
 CONV_NO_LIBCALLS static inline void row_copy_strided(float *restrict d, const float *restrict s, int n, int stride)
 {
@@ -205,8 +219,7 @@ CONV_NO_LIBCALLS static void col2im(const conv_geom *q, const float *gcol, int e
                     float *restrict dr = xp + (size_t)(ih0 + oh * q->sh) * q->W + (iw0 + owlo * q->sw);
                     const float *restrict sr = src + (size_t)oh * q->OW + owlo;
                     if (q->sw == 1) {
-                        for (int i = 0; i < n; i++)
-                            dr[i] += sr[i];
+                        row_add(dr, sr, n);
                     } else {
                         for (int i = 0; i < n; i++)
                             dr[(size_t)i * q->sw] += sr[i];
