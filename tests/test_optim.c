@@ -29,6 +29,8 @@ static const char *const all_specs[] = {
     "signum:lr=1e-3,momentum=0.9",
     "signum:lr=1e-3",
     "lion:lr=1e-3,weight_decay=0.1",
+    "lamb:lr=1e-3,weight_decay=0.01",
+    "lars:lr=0.1,weight_decay=1e-4,momentum=0.9",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
 
@@ -377,6 +379,36 @@ static void test_sign_and_norm_rules(void)
     CHECK_OK(dsc_optim_step(o, z, g2)); /* m = 0.25 g1 + 0.5 g2 = (-0.25, -0.5) */
     CHECK_NEAR(z[0], -0.1 + 0.1, 1e-15);
     CHECK_NEAR(z[1], 0.1 + 0.1, 1e-15);
+    dsc_optim_free(o);
+
+    /* LARS: ||p|| = 5, ||g|| = 1: local = 0.001*5/1, b = lr*local*g, p -= b; then momentum. */
+    double w[2] = {3, 4}, gw[2] = {0.6, 0.8};
+    o = make_or_fail("lars:lr=1,momentum=0.9,eps=0", 2, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, w, gw));
+    CHECK_NEAR(w[0], 3 - 0.003, 1e-15);
+    CHECK_NEAR(w[1], 4 - 0.004, 1e-15);
+    const double n1 = sqrt(w[0] * w[0] + w[1] * w[1]), b0 = 0.003, b1 = 0.004;
+    const double w0 = w[0], w1 = w[1];
+    CHECK_OK(dsc_optim_step(o, w, gw));
+    CHECK_NEAR(w[0], w0 - (0.9 * b0 + 0.001 * n1 * 0.6), 1e-15);
+    CHECK_NEAR(w[1], w1 - (0.9 * b1 + 0.001 * n1 * 0.8), 1e-15);
+    dsc_optim_free(o);
+
+    /* LAMB, first step: m^ = g, v^ = g^2, u = sign(g) (eps = 0, wd = 0): p -= lr ||p||/||u|| u. */
+    double q[2] = {3, 4}, gq[2] = {1, -2};
+    o = make_or_fail("lamb:lr=0.1,eps=0,weight_decay=0", 2, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, q, gq));
+    CHECK_NEAR(q[0], 3 - 0.5 / sqrt(2), 1e-12);
+    CHECK_NEAR(q[1], 4 + 0.5 / sqrt(2), 1e-12);
+    dsc_optim_free(o);
+    /* ... and the trust ratio is per group: group [2, 4) with its own norm. */
+    double r[4] = {3, 4, 0.3, 0.4}, gr4[4] = {1, -2, 1, -2};
+    o = make_or_fail("lamb:lr=0.1,eps=0,weight_decay=0", 4, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_add_group(o, 2, 2, NULL, NULL));
+    CHECK_OK(dsc_optim_step(o, r, gr4));
+    CHECK_NEAR(r[0], 3 - 0.5 / sqrt(2), 1e-12);
+    CHECK_NEAR(r[2], 0.3 - 0.05 / sqrt(2), 1e-12);
+    CHECK_NEAR(r[3], 0.4 + 0.05 / sqrt(2), 1e-12);
     dsc_optim_free(o);
 }
 

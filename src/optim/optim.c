@@ -12,6 +12,7 @@ static const optim_algo *const algos[] = {
     &dsc_optim_algo_adagrad_norm, &dsc_optim_algo_rmsprop, &dsc_optim_algo_adadelta, &dsc_optim_algo_adam,
     &dsc_optim_algo_adamw,    &dsc_optim_algo_adamax,    &dsc_optim_algo_nadam,    &dsc_optim_algo_radam,
     &dsc_optim_algo_rprop,    &dsc_optim_algo_asgd,      &dsc_optim_algo_signum,   &dsc_optim_algo_lion,
+    &dsc_optim_algo_lamb,     &dsc_optim_algo_lars,
 };
 #define N_ALGOS ((int)(sizeof algos / sizeof algos[0]))
 

@@ -13,6 +13,7 @@ enum { AMX_LR, AMX_BETA1, AMX_BETA2, AMX_EPS, AMX_WD, AMX_MAXIMIZE };
 enum { NAD_LR, NAD_BETA1, NAD_BETA2, NAD_EPS, NAD_WD, NAD_MOMENTUM_DECAY, NAD_DECOUPLED, NAD_FIX };
 enum { RAD_LR, RAD_BETA1, RAD_BETA2, RAD_EPS, RAD_WD, RAD_DECOUPLED };
 enum { RP_LR, RP_ETA_MINUS, RP_ETA_PLUS, RP_STEP_MIN, RP_STEP_MAX, RP_MAXIMIZE };
+enum { LAMB_LR, LAMB_BETA1, LAMB_BETA2, LAMB_EPS, LAMB_WD, LAMB_BIAS_CORRECTION, LAMB_MAXIMIZE };
 enum { ASGD_LR, ASGD_LAMBD, ASGD_ALPHA, ASGD_T0, ASGD_WD, ASGD_MAXIMIZE };
 
 #define T float
@@ -258,4 +259,20 @@ const optim_algo dsc_optim_algo_asgd = {
     .n_scalars = 2,
     .init = asgd_init,
     .step = {asgd_step_f32, asgd_step_f64},
+};
+
+/* ---- LAMB ---- */
+static const optim_key lamb_keys[] = {
+    K_LR(1e-3), K_BETA("beta1", 0.9), K_BETA("beta2", 0.999), K_EPS(1e-6), K_WD(0.01), KBOOL("bias_correction", 1),
+    K_MAXIMIZE,
+};
+
+const optim_algo dsc_optim_algo_lamb = {
+    .name = "lamb",
+    .summary = "LAMB (You et al. 2020): Adam direction plus decoupled decay, scaled by a per-group trust ratio",
+    .keys = lamb_keys,
+    .n_keys = NKEYS(lamb_keys),
+    .state_names = {"exp_avg", "exp_avg_sq"},
+    .n_state = 2,
+    .step = {lamb_step_f32, lamb_step_f64},
 };

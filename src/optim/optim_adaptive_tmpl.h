@@ -288,6 +288,38 @@ static void FN(asgd_step)(const optim_group *g, int64_t t, void *pv, const void 
     g->scal[1] = 1 / (m > 1 ? m : 1);
 }
 
+/* LAMB (You et al. 2020, "Large Batch Optimization for Deep Learning"), per group (one group
+ * per tensor gives the paper's layer-wise trust ratio):
+ *   m, v as Adam (d = +-g, no L2);  m^ = m/(1 - beta1^t), v^ = v/(1 - beta2^t) (bias_correction=1)
+ *   u = m^/(sqrt(v^) + eps) + wd*p
+ *   r = ||p|| / ||u|| (1 if either norm is 0);  p = p - lr*r*u
+ * Norms are summed in float64, serially (fixed order). */
+static void FN(lamb_step)(const optim_group *g, int64_t t, void *pv, const void *gv, void *const *st)
+{
+    T *p = pv, *m = st[0], *v = st[1];
+    const T *gr = gv;
+    const double *h = g->hp;
+    const int bc = h[LAMB_BIAS_CORRECTION] != 0, maxi = h[LAMB_MAXIMIZE] != 0;
+    const T b1 = (T)h[LAMB_BETA1], b11 = (T)(1.0 - h[LAMB_BETA1]), b2 = (T)h[LAMB_BETA2],
+            b21 = (T)(1.0 - h[LAMB_BETA2]), eps = (T)h[LAMB_EPS], wd = (T)h[LAMB_WD],
+            bc1 = (T)(bc ? 1 - pow(h[LAMB_BETA1], (double)t) : 1),
+            bc2 = (T)(bc ? 1 - pow(h[LAMB_BETA2], (double)t) : 1);
+    OPT_FOR_EACH(const T d = maxi ? -gr[i] : gr[i];
+                 m[i] = m[i] * b1 + b11 * d;
+                 v[i] = v[i] * b2 + b21 * d * d;)
+    double pn = 0, un = 0;
+    for (int k = 0; k < g->nseg; k++)
+        for (size_t i = g->segs[k].off; i < g->segs[k].off + g->segs[k].len; i++) {
+            const T u = (m[i] / bc1) / (SQRT(v[i] / bc2) + eps) + wd * p[i];
+            pn += (double)p[i] * (double)p[i];
+            un += (double)u * (double)u;
+        }
+    const double ratio = pn > 0 && un > 0 ? sqrt(pn) / sqrt(un) : 1;
+    const T step = (T)(-h[LAMB_LR] * ratio);
+    OPT_FOR_EACH(const T u = (m[i] / bc1) / (SQRT(v[i] / bc2) + eps) + wd * p[i];
+                 p[i] = p[i] + step * u;)
+}
+
 #undef FN
 #undef SQRT
 #undef SIGN

@@ -62,10 +62,10 @@ typedef struct optim_algo {
 } optim_algo;
 
 extern const optim_algo dsc_optim_algo_sgd, dsc_optim_algo_heavyball, dsc_optim_algo_nag, dsc_optim_algo_signum,
-    dsc_optim_algo_lion;
+    dsc_optim_algo_lion, dsc_optim_algo_lars;
 extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc_optim_algo_rmsprop,
     dsc_optim_algo_adadelta, dsc_optim_algo_adam, dsc_optim_algo_adamw, dsc_optim_algo_adamax, dsc_optim_algo_nadam,
-    dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd;
+    dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL

@@ -8,6 +8,7 @@ enum { HB_LR, HB_MOMENTUM, HB_WD, HB_MAXIMIZE };
 enum { NAG_LR, NAG_KAPPA, NAG_SEQUENCE, NAG_WD, NAG_MAXIMIZE };
 enum { SIGNUM_LR, SIGNUM_MOMENTUM, SIGNUM_WD, SIGNUM_MAXIMIZE };
 enum { LION_LR, LION_BETA1, LION_BETA2, LION_WD, LION_MAXIMIZE };
+enum { LARS_LR, LARS_MOMENTUM, LARS_WD, LARS_TRUST, LARS_EPS, LARS_MAXIMIZE };
 
 #define T float
 #define SFX _f32
@@ -148,4 +149,23 @@ const optim_algo dsc_optim_algo_lion = {
     .state_names = {"exp_avg"},
     .n_state = 1,
     .step = {lion_step_f32, lion_step_f64},
+};
+
+static const optim_key lars_keys[] = {
+    K_LR(0.1),
+    KREAL("momentum", 0.9, 0, 1, 0, 1),
+    K_WD(0),
+    KREAL("trust_coefficient", 1e-3, 0, OPT_INF, 1, 1),
+    K_EPS(1e-8),
+    K_MAXIMIZE,
+};
+
+const optim_algo dsc_optim_algo_lars = {
+    .name = "lars",
+    .summary = "LARS (You et al. 2017): momentum SGD with a per-group trust ratio ||p||/(||g|| + wd||p||)",
+    .keys = lars_keys,
+    .n_keys = (int)(sizeof lars_keys / sizeof lars_keys[0]),
+    .state_names = {"momentum_buffer"},
+    .n_state = 1,
+    .step = {lars_step_f32, lars_step_f64},
 };

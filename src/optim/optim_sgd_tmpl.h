@@ -114,4 +114,32 @@ static void FN(lion_step)(const optim_group *g, int64_t t, void *pv, const void 
                  m[i] = m[i] * b2 + b21 * d;)
 }
 
+/* LARS (You, Gitman, Ginsburg 2017, Algorithm 1), per group (one group per tensor gives the
+ * paper's layer-wise rates):
+ *   local = trust_coefficient*||p|| / (||g|| + wd*||p|| + eps)  (1 if ||p|| or ||g|| is 0)
+ *   b = momentum*b + lr*local*(d + wd*p);  p = p - b
+ * Norms are summed in float64, serially (fixed order). */
+static void FN(lars_step)(const optim_group *g, int64_t t, void *pv, const void *gv, void *const *st)
+{
+    T *p = pv, *b = st[0];
+    const T *gr = gv;
+    const double *h = g->hp;
+    const int maxi = h[LARS_MAXIMIZE] != 0;
+    double pn = 0, gn = 0;
+    (void)t;
+    for (int k = 0; k < g->nseg; k++)
+        for (size_t i = g->segs[k].off; i < g->segs[k].off + g->segs[k].len; i++) {
+            pn += (double)p[i] * (double)p[i];
+            gn += (double)gr[i] * (double)gr[i];
+        }
+    pn = sqrt(pn);
+    gn = sqrt(gn);
+    const double local =
+        pn > 0 && gn > 0 ? h[LARS_TRUST] * pn / (gn + h[LARS_WD] * pn + h[LARS_EPS]) : 1;
+    const T mom = (T)h[LARS_MOMENTUM], scale = (T)(h[LARS_LR] * local), wd = (T)h[LARS_WD];
+    OPT_FOR_EACH(const T d = (maxi ? -gr[i] : gr[i]) + wd * p[i];
+                 b[i] = b[i] * mom + scale * d;
+                 p[i] = p[i] - b[i];)
+}
+
 #undef FN
