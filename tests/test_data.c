@@ -888,6 +888,64 @@ static void test_conversions(void)
     CHECK_ERR(dsc_dataset_load_opts("digits", &o, &a), DSC_ERR_NOMEM, "exceed the size limit");
 }
 
+static void test_subset_split_standardize(void)
+{
+    dsc_dataset ds, a, b;
+    CHECK_OK(dsc_dataset_load("iris", NULL, NULL, &ds));
+    int64_t idx[3] = {149, 0, 0};
+    CHECK_OK(dsc_dataset_subset(&ds, idx, 3, &a));
+    CHECK(a.n == 3 && a.d == 4 && a.x[0] == 5.9f && a.x[4] == 5.1f && a.y[0] == 2 && a.y[2] == 0 && a.num_classes == 3);
+    CHECK(strcmp(a.class_names[1], "versicolor") == 0 && strcmp(a.feature_names[3], "petal width (cm)") == 0);
+    dsc_dataset_free(&a);
+    idx[0] = 150;
+    CHECK_ERR(dsc_dataset_subset(&ds, idx, 3, &a), DSC_ERR_RANGE, "subset index 150 is out of range [0, 150)");
+    CHECK_OK(dsc_dataset_split(&ds, 0.2, 5, &a, &b));
+    CHECK(a.n == 120 && b.n == 30);
+    /* Every example lands in exactly one part: the sums of all values agree. */
+    double sa = 0, sb = 0, s0 = 0;
+    for (int64_t k = 0; k < 600; k++)
+        s0 += ds.x[k];
+    for (int64_t k = 0; k < a.n * 4; k++)
+        sa += a.x[k];
+    for (int64_t k = 0; k < b.n * 4; k++)
+        sb += b.x[k];
+    CHECK_NEAR(sa + sb, s0, 1e-9 * s0);
+    double mean[4], sd[4];
+    CHECK_OK(dsc_dataset_standardize(&a, mean, sd));
+    for (int j = 0; j < 4; j++) {
+        double m = 0, v = 0;
+        for (int64_t i = 0; i < a.n; i++)
+            m += a.x[i * 4 + j];
+        m /= (double)a.n;
+        for (int64_t i = 0; i < a.n; i++)
+            v += (a.x[i * 4 + j] - m) * (a.x[i * 4 + j] - m);
+        CHECK_NEAR(m, 0, 1e-6);
+        CHECK_NEAR(v / (double)a.n, 1, 1e-5);
+        CHECK(sd[j] > 0.1);
+    }
+    CHECK_OK(dsc_dataset_apply_standardize(&b, mean, sd));
+    dsc_dataset_free(&a);
+    dsc_dataset_free(&b);
+    dsc_dataset_free(&ds);
+    /* CSR: subset keeps rows exactly; standardize only scales. */
+    dsc_data_opts o = opts();
+    o.layout = DSC_LAYOUT_NATIVE;
+    o.dtype = DSC_DATA_F64;
+    CHECK_OK(dsc_dataset_load_opts("sparse:n=50,d=40,density=0.1", &o, &ds));
+    int64_t rows[2] = {7, 3};
+    CHECK_OK(dsc_dataset_subset(&ds, rows, 2, &a));
+    CHECK(a.sparse && a.nnz == (ds.row_ptr[8] - ds.row_ptr[7]) + (ds.row_ptr[4] - ds.row_ptr[3]));
+    int same = 1;
+    for (int j = 0; j < 40; j++)
+        same &= dsc_dataset_value(&a, 1, j) == dsc_dataset_value(&ds, 3, j) && dsc_dataset_label(&a, 0) == dsc_dataset_label(&ds, 7);
+    CHECK(same);
+    int64_t nnz = a.nnz;
+    CHECK_OK(dsc_dataset_standardize(&a, NULL, NULL));
+    CHECK(a.sparse && a.nnz == nnz);
+    dsc_dataset_free(&a);
+    dsc_dataset_free(&ds);
+}
+
 static void cleanup(void)
 {
     if (strncmp(tmpdir, "/tmp/dsc_test_data_", 19) == 0) {
@@ -901,4 +959,4 @@ static void cleanup(void)
 DSC_TEST_MAIN("data", TEST(test_spec_parse), TEST(test_csv_valid), TEST(test_csv_errors), TEST(test_libsvm),
               TEST(test_idx), TEST(test_gzip), TEST(test_npy), TEST(test_load_names), TEST(test_embedded),
               TEST(test_fashion_mnist), TEST(test_idx_named_dir), TEST(test_generators_deterministic),
-              TEST(test_generators_properties), TEST(test_conversions), TEST(cleanup))
+              TEST(test_generators_properties), TEST(test_conversions), TEST(test_subset_split_standardize), TEST(cleanup))

@@ -115,6 +115,17 @@ dsc_status dsc_dataset_to_layout(dsc_dataset *ds, dsc_data_layout layout, int64_
 /* A deep copy. */
 dsc_status dsc_dataset_copy(const dsc_dataset *src, dsc_dataset *dst);
 
+/* Rows idx[0..k-1] of src (any layout and dtype; repeats allowed) as a new set with the same metadata. */
+dsc_status dsc_dataset_subset(const dsc_dataset *src, const int64_t *idx, int64_t k, dsc_dataset *out);
+/* A seeded random split: a gets n - round(frac * n) examples, b the rest (frac in [0, 1]). */
+dsc_status dsc_dataset_split(const dsc_dataset *src, double frac, uint64_t seed, dsc_dataset *a, dsc_dataset *b);
+/* Per-feature mean and standard deviation (population; d values each, written if non-NULL) of the
+ * features, and (x - mean) / std applied in place (std 0 -> 1). CSR data are only scaled (mean
+ * reported as 0) so that they stay sparse. Apply the same statistics to another set (e.g. the test
+ * split) with dsc_dataset_apply_standardize. */
+dsc_status dsc_dataset_standardize(dsc_dataset *ds, double *mean, double *std);
+dsc_status dsc_dataset_apply_standardize(dsc_dataset *ds, const double *mean, const double *std);
+
 /* Labels of a two-class set as -1 (class 0) / +1 (class 1), for margin losses (n values). */
 dsc_status dsc_dataset_labels_pm1(const dsc_dataset *ds, double *out);
 /* Examples per class (num_classes entries); DSC_ERR_INVALID for regression. */
