@@ -16,6 +16,8 @@
 # Environment:
 #   DSC_BENCH_REPEAT      timed repetitions per process, fastest reported (default 3)
 #   DSC_BENCH_CNN_STEPS   CNN batches per repetition (default 50)
+#   DSC_BENCH_ROUNDS      run every pass this many times, interleaved; the table keeps each
+#                         configuration's fastest round (default 1)
 #   DSC_BENCH_PYTHON      Python with torch (default /usr/bin/python3)
 #   DSC_BENCH_SECOND_PASS auto (default): a second pass with other OpenBLAS kernels for both
 #                         sides: with OPENBLAS_CORETYPE unset ("autodetect") when the
@@ -30,10 +32,11 @@ function kv(line, key,   n, i, a, p) {
   for (i = 1; i <= n; i++) { p = index(a[i], "="); if (substr(a[i], 1, p - 1) == key) return substr(a[i], p + 1) }
   return ""
 }
-/^bench=sgemm_peak/ { peak[kv($0, "pass") "," kv($0, "threads")] = kv($0, "peak_gflops") + 0 }
-/^check=sgemm_threads_summary/ { check[kv($0, "pass")] = kv($0, "differing") }
+/^bench=sgemm_peak/ { k = kv($0, "pass") "," kv($0, "threads"); v = kv($0, "peak_gflops") + 0; if (v > peak[k]) peak[k] = v }
+/^check=sgemm_threads_summary/ { check[kv($0, "pass")] += kv($0, "differing") }
 /^bench=train/ {
   k = kv($0, "pass") "," kv($0, "model") "," kv($0, "impl") "," kv($0, "threads")
+  if ((k in sps) && kv($0, "samples_per_s") + 0 <= sps[k]) next
   sps[k] = kv($0, "samples_per_s") + 0; ep[k] = kv($0, "s_per_epoch") + 0; gf[k] = kv($0, "gflops") + 0
   ck[k] = kv($0, "param_checksum")
   rss[k] = kv($0, "peak_rss_kb") + 0; ld[k] = kv($0, "load"); arena[k] = kv($0, "arena_bytes") + 0
@@ -85,6 +88,7 @@ cd "$ROOT"
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 REPEAT=${DSC_BENCH_REPEAT:-3}
 CNN_STEPS=${DSC_BENCH_CNN_STEPS:-50}
+ROUNDS=${DSC_BENCH_ROUNDS:-1}
 PY=${DSC_BENCH_PYTHON:-/usr/bin/python3}
 SECOND=${DSC_BENCH_SECOND_PASS:-auto}
 OUTDIR="$ROOT/bench/results"
@@ -116,7 +120,7 @@ log "# descent benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 log "# machine: ${cpu_model:-unknown CPU}, $cores cores; $(uname -sr)"
 log "# git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (+local changes)')"
 [ $have_torch = 1 ] && log "# torch: $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)"
-log "# repeat=$REPEAT (fastest repetition reported), cnn_steps=$CNN_STEPS, data: random 1x28x28 inputs, 10 classes"
+log "# repeat=$REPEAT (fastest repetition reported), rounds=$ROUNDS, cnn_steps=$CNN_STEPS, data: random 1x28x28 inputs, 10 classes"
 
 load() { awk '{print $1}' /proc/loadavg 2>/dev/null || echo "?"; }
 
@@ -151,19 +155,22 @@ run_pass() {
 corename() { "$BUILD/bench_sgemm" --corename 2>/dev/null | sed -n 's/.*corename=\([^ ]*\).*/\1/p'; }
 cn=$(corename)
 log "# pass env: openblas kernels ${cn:-n/a}${OPENBLAS_CORETYPE:+ (forced by OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE in the environment)}"
-run_pass env
-if [ "$SECOND" != 0 ] && [ -n "${OPENBLAS_CORETYPE:-}" ]; then
-  saved=$OPENBLAS_CORETYPE
-  unset OPENBLAS_CORETYPE
-  log "# pass autodetect: OPENBLAS_CORETYPE unset, openblas kernels $(corename)"
-  run_pass autodetect
-  export OPENBLAS_CORETYPE=$saved
-elif [ "$SECOND" != 0 ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && [ "$cn" = Haswell ]; then
-  log "# pass skx: OpenBLAS chose Haswell (AVX2) kernels on a CPU with AVX-512; OPENBLAS_CORETYPE=SkylakeX"
-  export OPENBLAS_CORETYPE=SkylakeX
-  run_pass skx
-  unset OPENBLAS_CORETYPE
-fi
+for round in $(seq 1 "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && log "# round $round of $ROUNDS"
+  run_pass env
+  if [ "$SECOND" != 0 ] && [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+    saved=$OPENBLAS_CORETYPE
+    unset OPENBLAS_CORETYPE
+    log "# pass autodetect: OPENBLAS_CORETYPE unset, openblas kernels $(corename)"
+    run_pass autodetect
+    export OPENBLAS_CORETYPE=$saved
+  elif [ "$SECOND" != 0 ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && [ "$cn" = Haswell ]; then
+    log "# pass skx: OpenBLAS chose Haswell (AVX2) kernels on a CPU with AVX-512; OPENBLAS_CORETYPE=SkylakeX"
+    export OPENBLAS_CORETYPE=SkylakeX
+    run_pass skx
+    unset OPENBLAS_CORETYPE
+  fi
+done
 
 # ---- summary: ratios (descent / PyTorch) and fractions of peak ----
 SUMMARY=$(summarize "$RAW")
