@@ -17,8 +17,8 @@
  * Chunks: nb = examples per chunk is fixed by the shapes (about CONV_COL_TARGET floats of
  * columns), never by the thread count, and so are the lanes that run chunks in parallel.
  * Weight gradients accumulate chunk after chunk (beta = 1) within a lane, then lane after
- * lane; inside a chunk the sum over (j, p) is the K loop of one GEMM call whose blocks are
- * fixed by the shapes (dsc_gemm_fixed). im2col, col2im, scatter and gather are parallel over
+ * lane; inside a chunk the sum over (j, p) is the K loop of GEMM calls whose blocks are
+ * fixed by the shapes (conv_gemm). im2col, col2im, scatter and gather are parallel over
  * independent rows / (example, channel) planes. So results are bit-identical for any
  * thread count.
  * Workspace (g->scratch), per lane (see "chunk scheduling"): col, gcol [C*KH*KW, nb*OHW],
@@ -40,7 +40,8 @@ typedef struct conv_geom {
     int N, C, H, W, O, KH, KW, OH, OW;
     int sh, sw, ph, pw, dh, dw, G;
     int Cg, Og, CKK, CKKg, OHW, HW;
-    int bc; /* examples per chunk */
+    int bc;      /* examples per chunk */
+    int in_lane; /* running inside a lane: GEMMs whole in the calling thread */
     int is1d, has_bias;
 } conv_geom;
 
@@ -75,6 +76,7 @@ static int chunk_examples(int N, int64_t per_example)
 static void conv_geometry(dsc_graph *g, const dsc_node *n, conv_geom *q)
 {
     const dsc_shape *xs = &dsc_in(g, n, 0)->shape, *ws = &dsc_in(g, n, 1)->shape;
+    q->in_lane = 0;
     q->is1d = (int)n->attr.i[CA_IS1D];
     q->has_bias = n->n_in > 2;
     q->N = (int)xs->dim[0];
@@ -263,11 +265,23 @@ static void gather_grad(const conv_geom *q, const float *gy, int e0, int nb, flo
 
 /* ---- GEMM steps (one sgemm per group over the whole chunk) -------------------------- */
 
+/* Inside a lane the thread owns the whole GEMM (dsc_sgemm, cut only by its own shape-fixed
+ * rule); with a single chunk, dsc_gemm_fixed spreads it over the threads in shape-fixed
+ * column blocks. Either way the calls depend on the shapes only. */
+static void conv_gemm(const conv_geom *q, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (q->in_lane)
+        dsc_sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    else
+        dsc_gemm_fixed(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* Y_g = W_g col_g + beta Y_g. */
 static void gemm_fwd(const conv_geom *q, const float *w, const float *col, int ncol, float beta, float *Y)
 {
     for (int gi = 0; gi < q->G; gi++)
-        dsc_gemm_fixed(0, 0, q->Og, ncol, q->CKKg, 1.0f, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
+        conv_gemm(q, 0, 0, q->Og, ncol, q->CKKg, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
                   col + (size_t)gi * q->CKKg * ncol, ncol, beta, Y + (size_t)gi * q->Og * ncol, ncol);
 }
 
@@ -275,7 +289,7 @@ static void gemm_fwd(const conv_geom *q, const float *w, const float *col, int n
 static void gemm_wgrad(const conv_geom *q, const float *GY, const float *col, int ncol, float beta, float *gw)
 {
     for (int gi = 0; gi < q->G; gi++)
-        dsc_gemm_fixed(0, 1, q->Og, q->CKKg, ncol, 1.0f, GY + (size_t)gi * q->Og * ncol, ncol,
+        conv_gemm(q, 0, 1, q->Og, q->CKKg, ncol, GY + (size_t)gi * q->Og * ncol, ncol,
                   col + (size_t)gi * q->CKKg * ncol, ncol, beta, gw + (size_t)gi * q->Og * q->CKKg, q->CKKg);
 }
 
@@ -283,7 +297,7 @@ static void gemm_wgrad(const conv_geom *q, const float *GY, const float *col, in
 static void gemm_dgrad(const conv_geom *q, const float *w, const float *GY, int ncol, float *gcol)
 {
     for (int gi = 0; gi < q->G; gi++)
-        dsc_gemm_fixed(1, 0, q->CKKg, ncol, q->Og, 1.0f, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
+        conv_gemm(q, 1, 0, q->CKKg, ncol, q->Og, w + (size_t)gi * q->Og * q->CKKg, q->CKKg,
                   GY + (size_t)gi * q->Og * ncol, ncol, 0.0f, gcol + (size_t)gi * q->CKKg * ncol, ncol);
 }
 
@@ -389,11 +403,13 @@ static void conv_fwd_sum(dsc_graph *g, const conv_geom *q, const float *xa, cons
         fwd_chunk(q, &jb, &ws, 0);
         return;
     }
+    conv_geom ql = *q;
+    ql.in_lane = 1;
 #pragma omp parallel for schedule(static, 1)
     for (int l = 0; l < L; l++) {
-        conv_lane ws = lane_ws(g, q, l);
+        conv_lane ws = lane_ws(g, &ql, l);
         for (int c = l; c < nc; c += L)
-            fwd_chunk(q, &jb, &ws, c * q->bc);
+            fwd_chunk(&ql, &jb, &ws, c * ql.bc);
     }
 }
 
@@ -413,11 +429,13 @@ static void conv_bwd(dsc_graph *g, const conv_geom *q, const float *gy, const fl
         bwd_chunk(q, &jb, &ws, 0, gw, 1.0f);
         return;
     }
+    conv_geom ql = *q;
+    ql.in_lane = 1;
 #pragma omp parallel for schedule(static, 1)
     for (int l = 0; l < L; l++) {
-        conv_lane ws = lane_ws(g, q, l);
+        conv_lane ws = lane_ws(g, &ql, l);
         for (int c = l; c < nc; c += L)
-            bwd_chunk(q, &jb, &ws, c * q->bc, gw ? ws.wpart : NULL, c == l ? 0.0f : 1.0f);
+            bwd_chunk(&ql, &jb, &ws, c * ql.bc, gw ? ws.wpart : NULL, c == l ? 0.0f : 1.0f);
     }
     if (gw) { /* gW += partial_0 + partial_1 + ... (lane order, per element) */
         int64_t nw = (int64_t)q->O * q->CKKg;
@@ -600,6 +618,7 @@ static void conv_per_example(dsc_graph *g, dsc_node *n, int input, float *out, s
     const float *x = dsc_in(g, n, 0)->value;
     const float *cache = col_cache(n);
     int nc = conv_chunks(&q), L = conv_lanes(&q);
+    q.in_lane = L > 1;
     /* Examples write disjoint rows of out: lanes of chunks in parallel. */
 #pragma omp parallel for schedule(static, 1) if (L > 1)
     for (int l = 0; l < L; l++) {
@@ -611,7 +630,7 @@ static void conv_per_example(dsc_graph *g, dsc_node *n, int input, float *out, s
                 im2col(&q, x, e0, nb, cc);
             for (int j = 0; j < nb; j++)
                 for (int gi = 0; gi < q.G; gi++)
-                    dsc_gemm_fixed(0, 1, q.Og, q.CKKg, q.OHW, 1.0f,
+                    conv_gemm(&q, 0, 1, q.Og, q.CKKg, q.OHW,
                                    gy + ((size_t)(e0 + j) * q.O + (size_t)gi * q.Og) * q.OHW, q.OHW,
                                    cc + (size_t)gi * q.CKKg * ncol + (size_t)j * q.OHW, ncol, 1.0f,
                                    out + (size_t)(e0 + j) * ld + (size_t)gi * q.Og * q.CKKg, q.CKKg);
