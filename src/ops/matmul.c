@@ -17,13 +17,13 @@
  *   R-op     gX~ += gY tW,  gW~ += gY^T tX
  *   per-example (rows of example e: X_e [T, in], T = M / batch)
  *            gW_e = gY_e^T X_e (sum over T),  gb_e = column sums of gY_e.
- * Determinism: each sgemm is deterministic for any thread count (the BLAS splits M and N,
- * never K), and every accumulation over batch indices or rows runs in a fixed order. */
+ * Determinism: dsc_sgemm is bit-identical for any thread count (it cuts C into blocks by
+ * shape only, src/core/gemm.c), and every accumulation over batch indices or rows runs in
+ * a fixed order. */
 #include <string.h>
 
 #include "descent/ops.h"
 #include "descent/runtime.h"
-#include "ops/im2col.h"
 #include "ops/broadcast.h"
 
 /* ---- matmul ------------------------------------------------------------------- */
@@ -87,13 +87,13 @@ static void mm_fwd(const mm_layout *L, const float *A, const float *B, float *C,
 {
     int n = L->n, k = L->k, m = L->m;
     if (L->a_full && L->b_shared) { /* fold the batch into the rows: one sgemm */
-        dsc_gemm_fixed(0, 0, (int)(L->nb * n), m, k, 1.0f, A, k, B, m, beta, C, m);
+        dsc_sgemm(0, 0, (int)(L->nb * n), m, k, 1.0f, A, k, B, m, beta, C, m);
         return;
     }
     for (int64_t i = 0; i < L->nb; i++) {
         int64_t ia, ib;
         mm_offsets(L, i, &ia, &ib);
-        dsc_gemm_fixed(0, 0, n, m, k, 1.0f, A + ia * n * k, k, B + ib * k * m, m, beta, C + i * n * m, m);
+        dsc_sgemm(0, 0, n, m, k, 1.0f, A + ia * n * k, k, B + ib * k * m, m, beta, C + i * n * m, m);
     }
 }
 
@@ -102,13 +102,13 @@ static void mm_grad_a(const mm_layout *L, const float *G, const float *B, float 
 {
     int n = L->n, k = L->k, m = L->m;
     if (L->a_full && L->b_shared) {
-        dsc_gemm_fixed(0, 1, (int)(L->nb * n), k, m, 1.0f, G, m, B, m, 1.0f, GA, k);
+        dsc_sgemm(0, 1, (int)(L->nb * n), k, m, 1.0f, G, m, B, m, 1.0f, GA, k);
         return;
     }
     for (int64_t i = 0; i < L->nb; i++) {
         int64_t ia, ib;
         mm_offsets(L, i, &ia, &ib);
-        dsc_gemm_fixed(0, 1, n, k, m, 1.0f, G + i * n * m, m, B + ib * k * m, m, 1.0f, GA + ia * n * k, k);
+        dsc_sgemm(0, 1, n, k, m, 1.0f, G + i * n * m, m, B + ib * k * m, m, 1.0f, GA + ia * n * k, k);
     }
 }
 
@@ -117,13 +117,13 @@ static void mm_grad_b(const mm_layout *L, const float *A, const float *G, float 
 {
     int n = L->n, k = L->k, m = L->m;
     if (L->a_full && L->b_shared) { /* sum over the batch inside one sgemm (K = nb n) */
-        dsc_gemm_fixed(1, 0, k, m, (int)(L->nb * n), 1.0f, A, k, G, m, 1.0f, GB, m);
+        dsc_sgemm(1, 0, k, m, (int)(L->nb * n), 1.0f, A, k, G, m, 1.0f, GB, m);
         return;
     }
     for (int64_t i = 0; i < L->nb; i++) {
         int64_t ia, ib;
         mm_offsets(L, i, &ia, &ib);
-        dsc_gemm_fixed(1, 0, k, m, n, 1.0f, A + ia * n * k, k, G + i * n * m, m, 1.0f, GB + ib * k * m, m);
+        dsc_sgemm(1, 0, k, m, n, 1.0f, A + ia * n * k, k, G + i * n * m, m, 1.0f, GB + ib * k * m, m);
     }
 }
 
@@ -207,7 +207,7 @@ static void mm_per_example(dsc_graph *g, dsc_node *n, int input, float *out, siz
         if (input != 1)
             return; /* a parameter on the left of a batched right operand has no batch rows */
         for (int64_t e = 0; e < B; e++)
-            dsc_gemm_fixed(1, 0, k, m, 1, 1.0f, a->value + e * k, k, gy + e * m, m, 1.0f, out + (size_t)e * ld, m);
+            dsc_sgemm(1, 0, k, m, 1, 1.0f, a->value + e * k, k, gy + e * m, m, 1.0f, out + (size_t)e * ld, m);
         return;
     }
     int64_t R = L.nb / B;
@@ -216,9 +216,9 @@ static void mm_per_example(dsc_graph *g, dsc_node *n, int input, float *out, siz
         mm_offsets(&L, i, &ia, &ib);
         float *o = out + (size_t)(i / R) * ld;
         if (input == 0)
-            dsc_gemm_fixed(0, 1, nn, k, m, 1.0f, gy + i * nn * m, m, b->value + ib * k * m, m, 1.0f, o + ia * nn * k, k);
+            dsc_sgemm(0, 1, nn, k, m, 1.0f, gy + i * nn * m, m, b->value + ib * k * m, m, 1.0f, o + ia * nn * k, k);
         else
-            dsc_gemm_fixed(1, 0, k, m, nn, 1.0f, a->value + ia * nn * k, k, gy + i * nn * m, m, 1.0f, o + ib * k * m, m);
+            dsc_sgemm(1, 0, k, m, nn, 1.0f, a->value + ia * nn * k, k, gy + i * nn * m, m, 1.0f, o + ib * k * m, m);
     }
 }
 
@@ -297,7 +297,7 @@ static void lin_forward(dsc_graph *g, dsc_node *n)
     lin_dims(g, n, &M, &in, &out);
     const float *bias = LIN_HAS_BIAS(n) ? dsc_in(g, n, 2)->value : NULL;
     float beta = lin_prefill(n->value, bias, M, out);
-    dsc_gemm_fixed(0, 1, M, out, in, 1.0f, dsc_in(g, n, 0)->value, in, dsc_in(g, n, 1)->value, in, beta, n->value, out);
+    dsc_sgemm(0, 1, M, out, in, 1.0f, dsc_in(g, n, 0)->value, in, dsc_in(g, n, 1)->value, in, beta, n->value, out);
 }
 
 static void lin_vjp(dsc_graph *g, dsc_node *n)
@@ -306,9 +306,9 @@ static void lin_vjp(dsc_graph *g, dsc_node *n)
     int M, in, out;
     lin_dims(g, n, &M, &in, &out);
     if (x->grad)
-        dsc_gemm_fixed(0, 0, M, in, out, 1.0f, n->grad, out, w->value, in, 1.0f, x->grad, in);
+        dsc_sgemm(0, 0, M, in, out, 1.0f, n->grad, out, w->value, in, 1.0f, x->grad, in);
     if (w->grad)
-        dsc_gemm_fixed(1, 0, out, in, M, 1.0f, n->grad, out, x->value, in, 1.0f, w->grad, in);
+        dsc_sgemm(1, 0, out, in, M, 1.0f, n->grad, out, x->value, in, 1.0f, w->grad, in);
     if (LIN_HAS_BIAS(n) && dsc_in(g, n, 2)->grad)
         col_sums(n->grad, M, out, dsc_in(g, n, 2)->grad);
 }
@@ -320,8 +320,8 @@ static void lin_jvp(dsc_graph *g, dsc_node *n)
     lin_dims(g, n, &M, &in, &out);
     const float *tb = LIN_HAS_BIAS(n) ? dsc_in(g, n, 2)->tangent : NULL;
     float beta = lin_prefill(n->tangent, tb, M, out);
-    dsc_gemm_fixed(0, 1, M, out, in, 1.0f, x->tangent, in, w->value, in, beta, n->tangent, out);
-    dsc_gemm_fixed(0, 1, M, out, in, 1.0f, x->value, in, w->tangent, in, 1.0f, n->tangent, out);
+    dsc_sgemm(0, 1, M, out, in, 1.0f, x->tangent, in, w->value, in, beta, n->tangent, out);
+    dsc_sgemm(0, 1, M, out, in, 1.0f, x->value, in, w->tangent, in, 1.0f, n->tangent, out);
 }
 
 static void lin_vjp_rop(dsc_graph *g, dsc_node *n)
@@ -330,9 +330,9 @@ static void lin_vjp_rop(dsc_graph *g, dsc_node *n)
     int M, in, out;
     lin_dims(g, n, &M, &in, &out);
     if (x->grad_tangent)
-        dsc_gemm_fixed(0, 0, M, in, out, 1.0f, n->grad, out, w->tangent, in, 1.0f, x->grad_tangent, in);
+        dsc_sgemm(0, 0, M, in, out, 1.0f, n->grad, out, w->tangent, in, 1.0f, x->grad_tangent, in);
     if (w->grad_tangent)
-        dsc_gemm_fixed(1, 0, out, in, M, 1.0f, n->grad, out, x->tangent, in, 1.0f, w->grad_tangent, in);
+        dsc_sgemm(1, 0, out, in, M, 1.0f, n->grad, out, x->tangent, in, 1.0f, w->grad_tangent, in);
 }
 
 /* Example e owns rows [e T, (e+1) T) of X and gY (T = M / batch; T > 1 for [B, T, in]). */
@@ -362,7 +362,7 @@ static void lin_per_example(dsc_graph *g, dsc_node *n, int input, float *outp, s
             return;
         }
         for (int64_t e = 0; e < B; e++)
-            dsc_gemm_fixed(1, 0, out, in, T, 1.0f, gy + e * T * out, out, x->value + e * T * in, in, 1.0f,
+            dsc_sgemm(1, 0, out, in, T, 1.0f, gy + e * T * out, out, x->value + e * T * in, in, 1.0f,
                       outp + (size_t)e * ld, in);
         return;
     }
