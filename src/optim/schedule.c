@@ -21,6 +21,12 @@
 
 #include "optim/schedule_internal.h"
 
+/* Bit-exactness needs each a*b+c rounded twice, as Python does: no FMA contraction (GCC in
+ * ISO C mode does not contract; clang would, within an expression, without this pragma). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
