@@ -625,7 +625,105 @@ static void test_threads_bit_identical(void)
     free(g);
 }
 
+/* ---- named variants (texts / Optax) ---- */
+
+static double one_step(const char *spec, double p, double g)
+{
+    dsc_optim *o = make_or_fail(spec, 1, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, &p, &g));
+    dsc_optim_free(o);
+    return p;
+}
+
+static void test_eps_variants(void)
+{
+    /* AdaGrad, eps inside: p -= lr g/sqrt(g^2 + eps) = 0.1*3/4. */
+    CHECK_NEAR(one_step("adagrad:lr=0.1,eps=7,eps_inside=1", 1, 3), 1 - 0.075, 1e-15);
+    CHECK_NEAR(one_step("adagrad:lr=0.1,eps=7", 1, 3), 1 - 0.3 / 10, 1e-15);
+    /* RMSprop, eps inside: v = 0.25*4 = 1, p -= lr*2/sqrt(1 + 3). */
+    CHECK_NEAR(one_step("rmsprop:lr=0.1,alpha=0.75,eps=3,eps_inside=1", 1, 2), 1 - 0.1, 1e-15);
+    CHECK_NEAR(one_step("rmsprop:lr=0.1,alpha=0.75,eps=3", 1, 2), 1 - 0.2 / 4, 1e-15);
+    /* Adam, Optax's eps_root: p -= lr g/(sqrt(g^2 + eps_root) + eps) = 0.1*3/5. */
+    CHECK_NEAR(one_step("adam:lr=0.1,eps=0,eps_root=16", 1, 3), 1 - 0.06, 1e-15);
+    /* AMSGrad over raw v (torch) vs over bias-corrected v (Optax): beta1 = 0, beta2 = 0.5,
+     * g = 2 then 1. Step 2: v = 1.5, v^ = 2; torch: max raw v = 2 -> denom sqrt(2/0.75);
+     * Optax: max v^ = 4 -> denom 2. */
+    const char *specs[2] = {"adam:lr=0.1,beta1=0,beta2=0.5,eps=0,amsgrad=1",
+                            "adam:lr=0.1,beta1=0,beta2=0.5,eps=0,amsgrad=1,amsgrad_after_bc=1"};
+    const double want[2] = {1 - 0.1 - 0.1 / sqrt(2 / 0.75), 1 - 0.1 - 0.05};
+    for (int k = 0; k < 2; k++) {
+        dsc_optim *o = make_or_fail(specs[k], 1, DSC_FLOAT64);
+        double p = 1, g = 2;
+        CHECK_OK(dsc_optim_step(o, &p, &g));
+        g = 1;
+        CHECK_OK(dsc_optim_step(o, &p, &g));
+        CHECK_NEAR(p, want[k], 1e-14);
+        dsc_optim_free(o);
+    }
+}
+
+/* ---- the texts' behaviours ---- */
+
+/* Lessard, Recht & Packard 2016: on their mu = 1, L = 25 function heavy ball with the tuned
+ * constants (lr = 4/(sqrt L + sqrt mu)^2 = 1/9, beta = ((sqrt kappa - 1)/(sqrt kappa + 1))^2 =
+ * 4/9) falls into a 3-cycle from x0 = 3.3, while GD (lr = 1/L) and Nesterov converge. */
+static void test_lessard_heavy_ball_cycle(void)
+{
+    dsc_testfn *f = NULL;
+    CHECK_OK(dsc_testfn_new("lessard", &f));
+    CHECK(dsc_testfn_dim(f) == 1);
+    const char *specs[3] = {"heavyball:lr=0.1111111111111111,momentum=0.4444444444444444", "sgd:lr=0.04",
+                            "nag:lr=0.04,kappa=25"};
+    double last[3][3];
+    for (int k = 0; k < 3; k++) {
+        dsc_optim *o = make_or_fail(specs[k], 1, DSC_FLOAT64);
+        double x = 3.3, g;
+        for (int t = 0; t < 3000; t++) {
+            dsc_testfn_eval(f, &x, &g);
+            CHECK_OK(dsc_optim_step(o, &x, &g));
+            if (t >= 2997)
+                last[k][t - 2997] = x;
+        }
+        dsc_optim_free(o);
+    }
+    /* Heavy ball: the cycle 0.6465..., -1.8024..., 2.1159... (in some phase). */
+    double lo = fmin(last[0][0], fmin(last[0][1], last[0][2])), hi = fmax(last[0][0], fmax(last[0][1], last[0][2]));
+    CHECK_NEAR(lo, -1.8024489795918, 1e-9);
+    CHECK_NEAR(hi, 2.1159183673469, 1e-9);
+    for (int k = 1; k < 3; k++)
+        for (int i = 0; i < 3; i++)
+            CHECK(fabs(last[k][i]) < 1e-12);
+    dsc_testfn_free(f);
+}
+
+/* Reddi, Kale & Kumar 2018, Theorem 1: online f_t(x) = C x (t mod 3 = 1), -x otherwise, on
+ * [-1, 1], C = 3, beta1 = 0, beta2 = 1/(1 + C^2), lr_t = 0.5/sqrt(t): Adam goes to x = +1 (the
+ * worst point), AMSGrad to the optimum x = -1. The projection onto [-1, 1] is done here. */
+static double reddi(const char *spec, int steps)
+{
+    dsc_optim *o = make_or_fail(spec, 1, DSC_FLOAT64);
+    double x = 0;
+    for (int t = 1; o && t <= steps; t++) {
+        double g = t % 3 == 1 ? 3 : -1;
+        CHECK_OK(dsc_optim_set_lr(o, 0, 0.5 / sqrt((double)t)));
+        CHECK_OK(dsc_optim_step(o, &x, &g));
+        x = fmin(1, fmax(-1, x));
+    }
+    dsc_optim_free(o);
+    return x;
+}
+
+static void test_reddi_adam_counterexample(void)
+{
+    const double adam = reddi("adam:beta1=0,beta2=0.1", 30000), ams = reddi("adam:beta1=0,beta2=0.1,amsgrad=1", 30000);
+    if (getenv("DSC_TEST_VERBOSE"))
+        printf("  Reddi et al.: Adam x = %.6g, AMSGrad x = %.6g\n", adam, ams);
+    CHECK(adam == 1);
+    CHECK(ams < -0.99);
+}
+
 DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
-              TEST(test_testfns))
+              TEST(test_testfns), TEST(test_eps_variants), TEST(test_lessard_heavy_ball_cycle),
+              TEST(test_reddi_adam_counterexample))

@@ -108,6 +108,8 @@ const char *dsc_optim_help(const char *name, char *buf, size_t size);
  *   rastrigin[:d=N], ackley[:d=N]         (default d = 2)
  *   quadratic[:d=N,kappa=K]               0.5 sum_i lambda_i x_i^2, lambda_i evenly spaced in [1, K]
  *                                         (default d = 10, kappa = 100)
+ *   lessard                               1-D piecewise quadratic (mu = 1, L = 25) on which heavy
+ *                                         ball with its tuned constants cycles (Lessard et al. 2016)
  * The formulas (and the exact order of operations) are in docs/algorithms/optimizers.md;
  * tools/gen_optim_fixtures.py uses the same expressions. */
 typedef struct dsc_testfn dsc_testfn;

@@ -4,11 +4,11 @@
 #include "optim/optim_internal.h"
 
 /* Option indices: the order of each key table below. */
-enum { AG_LR, AG_LR_DECAY, AG_WD, AG_IAV, AG_EPS, AG_MAXIMIZE };
+enum { AG_LR, AG_LR_DECAY, AG_WD, AG_IAV, AG_EPS, AG_MAXIMIZE, AG_EPS_INSIDE };
 enum { AGN_LR, AGN_WD, AGN_IAV, AGN_EPS, AGN_MAXIMIZE };
-enum { RMS_LR, RMS_ALPHA, RMS_EPS, RMS_WD, RMS_MOMENTUM, RMS_CENTERED, RMS_MAXIMIZE };
+enum { RMS_LR, RMS_ALPHA, RMS_EPS, RMS_WD, RMS_MOMENTUM, RMS_CENTERED, RMS_MAXIMIZE, RMS_EPS_INSIDE };
 enum { ADD_LR, ADD_RHO, ADD_EPS, ADD_WD, ADD_MAXIMIZE };
-enum { ADAM_LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_WD, ADAM_AMSGRAD, ADAM_MAXIMIZE };
+enum { ADAM_LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_WD, ADAM_AMSGRAD, ADAM_MAXIMIZE, ADAM_EPS_ROOT, ADAM_AMSGRAD_BC };
 enum { AMX_LR, AMX_BETA1, AMX_BETA2, AMX_EPS, AMX_WD, AMX_MAXIMIZE };
 enum { NAD_LR, NAD_BETA1, NAD_BETA2, NAD_EPS, NAD_WD, NAD_MOMENTUM_DECAY, NAD_DECOUPLED, NAD_FIX };
 enum { RAD_LR, RAD_BETA1, RAD_BETA2, RAD_EPS, RAD_WD, RAD_DECOUPLED };
@@ -33,6 +33,7 @@ enum { ASGD_LR, ASGD_LAMBD, ASGD_ALPHA, ASGD_T0, ASGD_WD, ASGD_MAXIMIZE };
 /* ---- AdaGrad ---- */
 static const optim_key adagrad_keys[] = {
     K_LR(1e-2), K_NONNEG("lr_decay", 0), K_WD(0), K_NONNEG("initial_accumulator_value", 0), K_EPS(1e-10), K_MAXIMIZE,
+    KBOOL("eps_inside", 0),
 };
 
 static void adagrad_init(const optim_group *g, void (*fill)(void *ctx, int i, double v), void *ctx)
@@ -76,7 +77,7 @@ const optim_algo dsc_optim_algo_adagrad_norm = {
 /* ---- RMSprop ---- */
 static const optim_key rmsprop_keys[] = {
     K_LR(1e-2), KREAL("alpha", 0.99, 0, 1, 0, 0), K_EPS(1e-8), K_WD(0), K_NONNEG("momentum", 0),
-    KBOOL("centered", 0), K_MAXIMIZE,
+    KBOOL("centered", 0), K_MAXIMIZE, KBOOL("eps_inside", 0),
 };
 
 static int rmsprop_uses(const double *hp, int i)
@@ -113,9 +114,11 @@ const optim_algo dsc_optim_algo_adadelta = {
 /* ---- Adam, AdamW ---- */
 static const optim_key adam_keys[] = {
     K_LR(1e-3), K_BETA("beta1", 0.9), K_BETA("beta2", 0.999), K_EPS(1e-8), K_WD(0), KBOOL("amsgrad", 0), K_MAXIMIZE,
+    K_NONNEG("eps_root", 0), KBOOL("amsgrad_after_bc", 0),
 };
 static const optim_key adamw_keys[] = {
     K_LR(1e-3), K_BETA("beta1", 0.9), K_BETA("beta2", 0.999), K_EPS(1e-8), K_WD(1e-2), KBOOL("amsgrad", 0), K_MAXIMIZE,
+    K_NONNEG("eps_root", 0), KBOOL("amsgrad_after_bc", 0),
 };
 
 static int adam_uses(const double *hp, int i)

@@ -11,7 +11,7 @@
 
 /* torch.optim.Adagrad:
  *   clr = lr / (1 + (t - 1)*lr_decay);  d = g + wd*p;  sum = sum + d*d  (sum_0 = initial_accumulator_value)
- *   p = p - clr*d / (sqrt(sum) + eps) */
+ *   p = p - clr*d / (sqrt(sum) + eps)    (eps_inside=1: sqrt(sum + eps), Duchi et al. / the texts) */
 static void FN(adagrad_step)(const optim_group *g, int64_t t, void *pv, const void *gv, void *const *st)
 {
     T *p = pv, *sum = st[0];
@@ -19,11 +19,11 @@ static void FN(adagrad_step)(const optim_group *g, int64_t t, void *pv, const vo
     const double *h = g->hp;
     const double clr = h[AG_LR] / (1 + ((double)t - 1) * h[AG_LR_DECAY]);
     const T nclr = (T)(-clr), wd = (T)h[AG_WD], eps = (T)h[AG_EPS];
-    const int use_wd = h[AG_WD] != 0, maxi = h[AG_MAXIMIZE] != 0;
+    const int use_wd = h[AG_WD] != 0, maxi = h[AG_MAXIMIZE] != 0, inside = h[AG_EPS_INSIDE] != 0;
     OPT_FOR_EACH(T d = maxi ? -gr[i] : gr[i];
                  if (use_wd) d = d + wd * p[i];
                  sum[i] = sum[i] + d * d;
-                 const T std = SQRT(sum[i]) + eps;
+                 const T std = inside ? SQRT(sum[i] + eps) : SQRT(sum[i]) + eps;
                  p[i] = p[i] + nclr * d / std;)
 }
 
@@ -58,7 +58,8 @@ static void FN(adagrad_norm_step)(const optim_group *g, int64_t t, void *pv, con
 /* torch.optim.RMSprop:
  *   d = g + wd*p;  v = alpha*v + (1 - alpha)*d*d
  *   centered: a = alpha*a + (1 - alpha)*d, avg = sqrt(v - a*a) + eps;  else avg = sqrt(v) + eps
- *   momentum > 0: b = momentum*b + d/avg, p = p - lr*b;  else p = p - lr*d/avg */
+ *   momentum > 0: b = momentum*b + d/avg, p = p - lr*b;  else p = p - lr*d/avg
+ *   (eps_inside=1: avg = sqrt(v + eps), as Tieleman & Hinton / the texts) */
 static void FN(rmsprop_step)(const optim_group *g, int64_t t, void *pv, const void *gv, void *const *st)
 {
     T *p = pv, *v = st[0], *b = st[1], *a = st[2];
@@ -67,7 +68,7 @@ static void FN(rmsprop_step)(const optim_group *g, int64_t t, void *pv, const vo
     const T nlr = (T)(-h[RMS_LR]), al = (T)h[RMS_ALPHA], al1 = (T)(1.0 - h[RMS_ALPHA]), eps = (T)h[RMS_EPS],
             wd = (T)h[RMS_WD], mom = (T)h[RMS_MOMENTUM];
     const int use_wd = h[RMS_WD] != 0, cen = h[RMS_CENTERED] != 0, use_mom = h[RMS_MOMENTUM] > 0,
-              maxi = h[RMS_MAXIMIZE] != 0;
+              maxi = h[RMS_MAXIMIZE] != 0, inside = h[RMS_EPS_INSIDE] != 0;
     (void)t;
     OPT_FOR_EACH(T d = maxi ? -gr[i] : gr[i];
                  if (use_wd) d = d + wd * p[i];
@@ -75,11 +76,11 @@ static void FN(rmsprop_step)(const optim_group *g, int64_t t, void *pv, const vo
                  T avg;
                  if (cen) {
                      a[i] = a[i] * al + al1 * d;
-                     avg = SQRT(v[i] + (T)(-1) * a[i] * a[i]);
+                     avg = v[i] + (T)(-1) * a[i] * a[i];
                  } else {
-                     avg = SQRT(v[i]);
+                     avg = v[i];
                  }
-                 avg = avg + eps;
+                 avg = inside ? SQRT(avg + eps) : SQRT(avg) + eps;
                  if (use_mom) {
                      b[i] = b[i] * mom + d / avg;
                      p[i] = p[i] + nlr * b[i];
@@ -112,7 +113,9 @@ static void FN(adadelta_step)(const optim_group *g, int64_t t, void *pv, const v
 /* torch.optim.Adam and AdamW (decoupled: p = p*(1 - lr*wd) first, no wd in d):
  *   d = g + wd*p (Adam);  m = beta1*m + (1 - beta1)*d;  v = beta2*v + (1 - beta2)*d*d
  *   amsgrad: vmax = max(vmax, v), use vmax for v
- *   denom = sqrt(v)/sqrt(1 - beta2^t) + eps;  p = p - (lr/(1 - beta1^t)) * m/denom */
+ *   denom = sqrt(v)/sqrt(1 - beta2^t) + eps;  p = p - (lr/(1 - beta1^t)) * m/denom
+ * Options from Optax: eps_root (denom = sqrt(v/(1 - beta2^t) + eps_root) + eps) and
+ * amsgrad_after_bc (the max over bias-corrected v/(1 - beta2^t), as optax.amsgrad). */
 static void FN(adam_common)(const optim_group *g, int64_t t, T *p, const T *gr, void *const *st, int decoupled)
 {
     T *m = st[0], *v = st[1], *vmax = st[2];
@@ -121,7 +124,11 @@ static void FN(adam_common)(const optim_group *g, int64_t t, T *p, const T *gr, 
     const T nstep = (T)(-(lr / bc1)), bc2s = (T)sqrt(bc2), b1 = (T)h[ADAM_BETA1], b11 = (T)(1.0 - h[ADAM_BETA1]),
             b2 = (T)h[ADAM_BETA2], b21 = (T)(1.0 - h[ADAM_BETA2]), eps = (T)h[ADAM_EPS], wd = (T)h[ADAM_WD],
             decay = (T)(1.0 - lr * h[ADAM_WD]);
-    const int use_wd = h[ADAM_WD] != 0, ams = h[ADAM_AMSGRAD] != 0, maxi = h[ADAM_MAXIMIZE] != 0;
+    const int use_wd = h[ADAM_WD] != 0, ams = h[ADAM_AMSGRAD] != 0, maxi = h[ADAM_MAXIMIZE] != 0,
+              ams_bc = h[ADAM_AMSGRAD_BC] != 0, alt = ams_bc || h[ADAM_EPS_ROOT] != 0;
+    /* Optax's forms (eps_root > 0 or amsgrad_after_bc = 1): v^ = v/(1 - beta2^t) first,
+     * denom = sqrt(v^ + eps_root) + eps, AMSGrad's max taken over v^. */
+    const T bc2t = (T)bc2, eps_root = (T)h[ADAM_EPS_ROOT];
     OPT_FOR_EACH(T d = maxi ? -gr[i] : gr[i];
                  if (use_wd) {
                      if (decoupled)
@@ -132,12 +139,23 @@ static void FN(adam_common)(const optim_group *g, int64_t t, T *p, const T *gr, 
                  m[i] = m[i] * b1 + b11 * d;
                  v[i] = v[i] * b2 + b21 * d * d;
                  T vv = v[i];
-                 if (ams) {
+                 if (ams && !ams_bc) {
                      if (vv > vmax[i] || vv != vv)
                          vmax[i] = vv;
                      vv = vmax[i];
                  }
-                 const T denom = SQRT(vv) / bc2s + eps;
+                 T denom;
+                 if (!alt) {
+                     denom = SQRT(vv) / bc2s + eps;
+                 } else {
+                     T vh = vv / bc2t;
+                     if (ams && ams_bc) {
+                         if (vh > vmax[i] || vh != vh)
+                             vmax[i] = vh;
+                         vh = vmax[i];
+                     }
+                     denom = SQRT(vh + eps_root) + eps;
+                 }
                  p[i] = p[i] + nstep * m[i] / denom;)
 }
 

@@ -10,17 +10,17 @@
 
 #define TWO_PI 6.283185307179586
 
-typedef enum { TF_ROSENBROCK, TF_BEALE, TF_BOOTH, TF_HIMMELBLAU, TF_MATYAS, TF_RASTRIGIN, TF_ACKLEY, TF_QUADRATIC } tf_kind;
+typedef enum { TF_ROSENBROCK, TF_BEALE, TF_BOOTH, TF_HIMMELBLAU, TF_MATYAS, TF_RASTRIGIN, TF_ACKLEY, TF_QUADRATIC, TF_LESSARD } tf_kind;
 
 static const struct {
     const char *name;
     tf_kind kind;
-    int fixed_dim; /* 2 for the 2-D functions, 0 when d is an option */
+    int fixed_dim; /* 2 for the 2-D functions (1 for lessard), 0 when d is an option */
     int default_dim;
 } tf_table[] = {
     {"rosenbrock", TF_ROSENBROCK, 0, 2}, {"beale", TF_BEALE, 2, 2},         {"booth", TF_BOOTH, 2, 2},
     {"himmelblau", TF_HIMMELBLAU, 2, 2}, {"matyas", TF_MATYAS, 2, 2},       {"rastrigin", TF_RASTRIGIN, 0, 2},
-    {"ackley", TF_ACKLEY, 0, 2},         {"quadratic", TF_QUADRATIC, 0, 10},
+    {"ackley", TF_ACKLEY, 0, 2},         {"quadratic", TF_QUADRATIC, 0, 10}, {"lessard", TF_LESSARD, 1, 1},
 };
 #define N_TF ((int)(sizeof tf_table / sizeof tf_table[0]))
 
@@ -34,7 +34,7 @@ struct dsc_testfn {
 const char *dsc_testfn_names(void)
 {
     return "rosenbrock[:d=N], beale, booth, himmelblau, matyas, rastrigin[:d=N], ackley[:d=N], "
-           "quadratic[:d=N,kappa=K]";
+           "quadratic[:d=N,kappa=K], lessard";
 }
 
 static dsc_status parse_opt(const char *fname, const char *text, const char *key, double *v)
@@ -181,6 +181,23 @@ double dsc_testfn_eval(const dsc_testfn *f, const double *x, double *g)
             for (size_t i = 0; i < d; i++)
                 g[i] = (r > 0 ? 4 * e1 * x[i] / (dd * r) : 0) + e2 * TWO_PI * sin(TWO_PI * x[i]) / dd;
         return -20 * e1 - e2 + exp(1.0) + 20;
+    }
+    case TF_LESSARD: {
+        /* Lessard, Recht & Packard 2016 (sec. 4.6): mu = 1, L = 25, piecewise quadratic. */
+        const double X = x[0];
+        if (X < 1) {
+            if (g)
+                g[0] = 25 * X;
+            return 12.5 * X * X;
+        }
+        if (X < 2) {
+            if (g)
+                g[0] = X + 24;
+            return 0.5 * X * X + 24 * X - 12;
+        }
+        if (g)
+            g[0] = 25 * X - 24;
+        return 12.5 * X * X - 24 * X + 36;
     }
     case TF_QUADRATIC:
         for (size_t i = 0; i < d; i++) {
