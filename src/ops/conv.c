@@ -452,17 +452,28 @@ static void conv_bwd(dsc_graph *g, const conv_geom *q, const float *gy, const fl
     }
 }
 
-/* gb[o] += sum_{e, p} gy[e, o, p]; each channel summed by one iteration in (e, p) order. */
+/* Sum of n floats with 8 interleaved partial sums combined in a fixed tree: vectorizable
+ * (a single running sum is a chain of dependent adds, ~4 cycles each) and deterministic. */
+static float sum_row(const float *r, int n)
+{
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += r[i + k];
+    for (int k = 0; i < n; i++, k++)
+        acc[k] += r[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* gb[o] += sum_{e, p} gy[e, o, p]; each channel summed by one iteration, examples in order. */
 static void bias_grad(const conv_geom *q, const float *gy, float *gb)
 {
 #pragma omp parallel for schedule(static) if ((int64_t)q->N * q->O * q->OHW > 65536)
     for (int o = 0; o < q->O; o++) {
         float s = 0.0f;
-        for (int e = 0; e < q->N; e++) {
-            const float *r = gy + ((size_t)e * q->O + o) * q->OHW;
-            for (int p = 0; p < q->OHW; p++)
-                s += r[p];
-        }
+        for (int e = 0; e < q->N; e++)
+            s += sum_row(gy + ((size_t)e * q->O + o) * q->OHW, q->OHW);
         gb[o] += s;
     }
 }
@@ -605,11 +616,7 @@ static void conv_per_example(dsc_graph *g, dsc_node *n, int input, float *out, s
 #pragma omp parallel for schedule(static) if ((int64_t)q.N * q.O * q.OHW > 65536)
         for (int e = 0; e < q.N; e++)
             for (int o = 0; o < q.O; o++) {
-                const float *r = gy + ((size_t)e * q.O + o) * q.OHW;
-                float s = 0.0f;
-                for (int p = 0; p < q.OHW; p++)
-                    s += r[p];
-                out[(size_t)e * ld + o] += s;
+                out[(size_t)e * ld + o] += sum_row(gy + ((size_t)e * q.O + o) * q.OHW, q.OHW);
             }
         return;
     }
