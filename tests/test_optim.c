@@ -475,15 +475,15 @@ static void test_groups(void)
     const double x89[2] = {x[8], x[9]};
     for (int t = 0; t < 15; t++) {
         for (int i = 0; i < N; i++)
-            g[i] = sin(3 * x[i] + i) + 0.5 * x[i];
+            g[i] = sin(3 * x[i] + (double)i) + 0.5 * x[i];
         CHECK_OK(dsc_optim_step(o, x, g));
         double ga[3], gb[3], gc[2];
         for (int i = 0; i < 3; i++)
-            ga[i] = sin(3 * xa[i] + i) + 0.5 * xa[i];
+            ga[i] = sin(3 * xa[i] + (double)i) + 0.5 * xa[i];
         for (int i = 0; i < 3; i++)
-            gb[i] = sin(3 * xb[i] + i + 3) + 0.5 * xb[i];
+            gb[i] = sin(3 * xb[i] + (double)(i + 3)) + 0.5 * xb[i];
         for (int i = 0; i < 2; i++)
-            gc[i] = sin(3 * xc[i] + i + 6) + 0.5 * xc[i];
+            gc[i] = sin(3 * xc[i] + (double)(i + 6)) + 0.5 * xc[i];
         CHECK_OK(dsc_optim_step(a, xa, ga));
         CHECK_OK(dsc_optim_step(b, xb, gb));
         CHECK_OK(dsc_optim_step(c, xc, gc));

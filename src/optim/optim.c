@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "descent/spec.h"
 #include "optim/optim_internal.h"
 
 static const optim_algo *const algos[] = {
@@ -29,8 +30,7 @@ struct dsc_optim {
 };
 
 /* ---------------------------------------------------------------------------------------
- * Spec strings: "name" or "name:key=value,key=value". The parsing of the key=value list is
- * kept behind parse_kv() so that it can move to a shared spec parser later. */
+ * Spec strings: "name" or "name:key=value,key=value" (grammar of include/descent/spec.h). */
 
 #define OPT_MAX_KV 32
 typedef struct optim_kv {
@@ -50,32 +50,37 @@ static void trim_copy(char *dst, size_t size, const char *s, size_t len)
     dst[len] = 0;
 }
 
-/* "k=v,k=v" -> items. what names the optimizer in messages. */
+/* "k=v,k=v" -> items, through the shared spec parser (include/descent/spec.h). what names
+ * the optimizer in messages. */
 static dsc_status parse_kv(const char *what, const char *text, optim_kv *items, int *n)
 {
     *n = 0;
-    const char *p = text;
-    while (p && *p) {
-        const char *comma = strchr(p, ',');
-        const size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        if (!eq)
-            return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%.*s' is not of the form key=value", what, (int)len, p);
-        if (*n == OPT_MAX_KV)
-            return DSC_ERROR(DSC_ERR_INVALID, "%s: more than %d options", what, OPT_MAX_KV);
-        if ((size_t)(eq - p) >= sizeof items[0].key || len - (size_t)(eq - p) - 1 >= sizeof items[0].val)
-            return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%.*s' is too long", what, (int)len, p);
-        trim_copy(items[*n].key, sizeof items[0].key, p, (size_t)(eq - p));
-        trim_copy(items[*n].val, sizeof items[0].val, eq + 1, len - (size_t)(eq - p) - 1);
-        if (!items[*n].key[0] || !items[*n].val[0])
-            return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%.*s' has an empty key or value", what, (int)len, p);
-        for (int k = 0; k < *n; k++)
-            if (!strcmp(items[k].key, items[*n].key))
-                return DSC_ERROR(DSC_ERR_INVALID, "%s: option '%s' is given twice", what, items[*n].key);
-        (*n)++;
-        p = comma ? comma + 1 : NULL;
+    if (!text || !*text)
+        return DSC_OK;
+    const size_t len = strlen(what) + strlen(text) + 2;
+    char *full = malloc(len);
+    if (!full)
+        return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory", what);
+    snprintf(full, len, "%s:%s", what, text);
+    dsc_kvspec kv;
+    dsc_status st = dsc_kvspec_parse(full, &kv);
+    for (int i = 0; st == DSC_OK && i < kv.n_items; i++) {
+        const dsc_kvitem *it = &kv.items[i];
+        if (!it->key)
+            st = DSC_ERROR(DSC_ERR_INVALID, "%s: option '%s' is not of the form key=value", what, it->value);
+        else if (*n == OPT_MAX_KV)
+            st = DSC_ERROR(DSC_ERR_INVALID, "%s: more than %d options", what, OPT_MAX_KV);
+        else if (strlen(it->key) >= sizeof items[0].key || strlen(it->value) >= sizeof items[0].val)
+            st = DSC_ERROR(DSC_ERR_INVALID, "%s: option '%s' is too long", what, it->key);
+        else {
+            snprintf(items[*n].key, sizeof items[0].key, "%s", it->key);
+            snprintf(items[*n].val, sizeof items[0].val, "%s", it->value);
+            (*n)++;
+        }
     }
-    return DSC_OK;
+    dsc_kvspec_free(&kv);
+    free(full);
+    return st;
 }
 
 static const optim_algo *find_algo(const char *name)

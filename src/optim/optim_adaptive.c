@@ -3,6 +3,12 @@
  * dtypes); this file holds their options (torch's names, defaults and checks). */
 #include "optim/optim_internal.h"
 
+/* Bit-exactness with torch needs every a*b + c rounded twice: no FMA contraction (GCC in ISO C
+ * mode does not contract; clang would, within an expression, without this pragma). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* Option indices: the order of each key table below. */
 enum { AG_LR, AG_LR_DECAY, AG_WD, AG_IAV, AG_EPS, AG_MAXIMIZE, AG_EPS_INSIDE };
 enum { AGN_LR, AGN_WD, AGN_IAV, AGN_EPS, AGN_MAXIMIZE };

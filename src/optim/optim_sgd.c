@@ -2,6 +2,12 @@
  * Signum, Lion. The update rules live in optim_sgd_tmpl.h (one source for both dtypes). */
 #include "optim/optim_internal.h"
 
+/* Bit-exactness with torch needs every a*b + c rounded twice: no FMA contraction (GCC in ISO C
+ * mode does not contract; clang would, within an expression, without this pragma). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* Option indices: the order of each key table below. */
 enum { SGD_LR, SGD_MOMENTUM, SGD_DAMPENING, SGD_WD, SGD_NESTEROV, SGD_MAXIMIZE };
 enum { HB_LR, HB_MOMENTUM, HB_WD, HB_MAXIMIZE };

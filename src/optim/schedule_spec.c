@@ -403,9 +403,11 @@ static dsc_status build(raw_spec *r, int depth, dsc_schedule *s)
             s->phase_end[1] = T - 1;
             s->n_phases = 2;
         }
+        /* torch divides by end_step - start_step: refuse exactly empty phases (other odd
+         * phase lengths, e.g. negative ones for tiny totals, torch computes, and so do we) */
         double prev = 0;
         for (int i = 0; i < s->n_phases; i++) {
-            if (!(s->phase_end[i] > prev) && !(i == 0 && s->phase_end[0] > 0))
+            if (s->phase_end[i] == prev)
                 return DSC_ERROR(DSC_ERR_RANGE,
                                  "onecycle: phase %d is empty with total_steps=%lld and pct_start=%g (torch divides "
                                  "by zero here); use more steps or another pct_start",

@@ -8,6 +8,12 @@
 
 #include "optim/optim_internal.h"
 
+/* Bit-exactness with torch needs every a*b + c rounded twice: no FMA contraction (GCC in ISO C
+ * mode does not contract; clang would, within an expression, without this pragma). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #define TWO_PI 6.283185307179586
 
 typedef enum { TF_ROSENBROCK, TF_BEALE, TF_BOOTH, TF_HIMMELBLAU, TF_MATYAS, TF_RASTRIGIN, TF_ACKLEY, TF_QUADRATIC, TF_LESSARD } tf_kind;
