@@ -10,6 +10,7 @@
 
 static void schedule_usage(FILE *f)
 {
+    static char help[4096];
     fprintf(f,
             "usage: descent schedule --schedule SPEC [--lr X] [--steps N] [--momentum]\n"
             "                        [--metrics M0,M1,...]\n\n"
@@ -27,8 +28,9 @@ static void schedule_usage(FILE *f)
             "  --momentum       add a third column: the momentum cycled by onecycle/cyclic\n"
             "  --metrics LIST   reduce_on_plateau: the metric of each epoch, comma separated; the\n"
             "                   metric of step k is reported after printing step k's lr\n"
-            "  -h, --help       this help\n",
-            dsc_schedule_names());
+            "  -h, --help       this help\n\n"
+            "kinds and their options:\n%s",
+            dsc_schedule_names(), dsc_schedule_help(help, sizeof help));
 }
 
 static int parse_num(const char *s, double *out)

@@ -406,7 +406,7 @@ static void test_spec_errors(void)
     check_err("multistep:milestones=30+x", "milestones", "x");
     check_err("onecycle:max_lr=1,total_steps=10,anneal_strategy=cosine", "anneal_strategy", "cos, linear");
     check_err("onecycle:max_lr=1", "total_steps", NULL);
-    check_err("onecycle:max_lr=1,total_steps=3,pct_start=0.3", "phase", "total_steps=3");
+    check_err("onecycle:max_lr=1,total_steps=10,pct_start=0.1", "phase 1 is empty", "total_steps=10");
     check_err("cyclic:max_lr=1,mode=triangle", "mode", "triangular, triangular2, exp_range");
     check_err("reduce_on_plateau:factor=1", "factor=1", "< 1");
     check_err("reduce_on_plateau:threshold_mode=relative", "threshold_mode", "rel, abs");

@@ -65,6 +65,8 @@ dsc_status dsc_schedule_state_load(dsc_schedule *s, const double state[DSC_SCHED
 const char *dsc_schedule_kind(const dsc_schedule *s);
 /* Names of all kinds, comma separated. */
 const char *dsc_schedule_names(void);
+/* One line per kind with its option keys ("cosine: t_max, eta_min"), into buf; returns buf. */
+const char *dsc_schedule_help(char *buf, size_t size);
 
 /* Batch-size scaling rules (Goyal et al. 2017 linear; square root, e.g. Krizhevsky 2014 /
  * Hoffer et al. 2017): lr * B/B0 (rule "linear") or lr * sqrt(B/B0) (rule "sqrt"); "none"

@@ -154,8 +154,8 @@ static double absolute_at(const dsc_schedule *s, double base, int64_t k)
     switch (s->kind) {
     case DSC_SCHED_RESTARTS: {
         /* torch CosineAnnealingWarmRestarts.step(): T_cur counts up, restarts at T_i, T_i *= T_mult */
-        int64_t t_cur = k, t_i = s->t_0;
-        while (t_cur >= t_i) {
+        int64_t t_cur = s->t_mult == 1 ? k % s->t_0 : k, t_i = s->t_0;
+        while (t_cur >= t_i) { /* O(log k) restarts for t_mult >= 2 */
             t_cur -= t_i;
             t_i *= s->t_mult;
         }

@@ -275,6 +275,26 @@ static const char *const *const kind_keys[DSC_SCHED_KIND_COUNT] = {
     keys_sequential, keys_chain,  keys_batch,     keys_inv_l,       keys_two_mu_l, keys_dgsqrt,   keys_pl_decay,
     keys_chebyshev};
 
+const char *dsc_schedule_help(char *buf, size_t size)
+{
+    static const char *const names[DSC_SCHED_KIND_COUNT] = {
+        "constant", "step", "multistep", "exponential", "inverse_time", "polynomial", "linear", "cosine",
+        "cosine_restarts", "warmup", "onecycle", "cyclic", "reduce_on_plateau", "wsd", "sequential", "chain",
+        "batch_scale", "inv_l", "two_mu_l", "dgsqrt", "pl_decay", "chebyshev"};
+    size_t len = 0;
+    if (!buf || size == 0)
+        return buf;
+    buf[0] = 0;
+    for (int k = 0; k < DSC_SCHED_KIND_COUNT && len < size; k++) {
+        len += (size_t)snprintf(buf + len, size - len, "  %-18s", names[k]);
+        for (int i = 0; kind_keys[k][i] && len < size; i++)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", kind_keys[k][i]);
+        if (len < size)
+            len += (size_t)snprintf(buf + len, size - len, "\n");
+    }
+    return buf;
+}
+
 static dsc_status need(const raw_spec *r, const char *key, const char *example)
 {
     if (!dsc_kvspec_has(&r->kv, key))
