@@ -266,6 +266,12 @@ static void test_libsvm(void)
               "lab.svm:1: 'one' is not a numeric label");
     CHECK_ERR(dsc_dataset_load(write_text("big.svm", "1 99999999999:1\n"), NULL, NULL, &ds), DSC_ERR_FORMAT,
               "beyond the");
+    /* A tiny file with a huge index: fine as CSR, refused (not attempted) as 8 GB dense. */
+    CHECK_ERR(dsc_dataset_load(write_text("wide.svm", "1 2147483647:1\n"), NULL, NULL, &ds), DSC_ERR_NOMEM,
+              "exceed the size limit");
+    CHECK_OK(dsc_dataset_load_opts(tmp_path("wide.svm"), &o, &ds));
+    CHECK(ds.sparse && ds.d == 2147483647 && ds.nnz == 1 && ds.col_idx[0] == 2147483646);
+    dsc_dataset_free(&ds);
     snprintf(spec, sizeof spec, "%s:n_features=2", p);
     CHECK_ERR(dsc_dataset_load(spec, NULL, NULL, &ds), DSC_ERR_FORMAT, "'3:2' has index 3 beyond the 2 features");
     CHECK_ERR(dsc_dataset_load(write_text("e.svm", "# nothing\n"), NULL, NULL, &ds), DSC_ERR_FORMAT, "no data lines");

@@ -86,7 +86,7 @@ typedef struct dsc_data_opts {
                                 allocates; 0: DSC_DATA_DEFAULT_MAX_BYTES */
 } dsc_data_opts;
 
-#define DSC_DATA_DEFAULT_MAX_BYTES ((int64_t)8 << 30)
+#define DSC_DATA_DEFAULT_MAX_BYTES ((int64_t)4 << 30)
 
 void dsc_data_opts_init(dsc_data_opts *o);
 
