@@ -129,6 +129,21 @@ static void FN(adam_common)(const optim_group *g, int64_t t, T *p, const T *gr, 
     /* Optax's forms (eps_root > 0 or amsgrad_after_bc = 1): v^ = v/(1 - beta2^t) first,
      * denom = sqrt(v^ + eps_root) + eps, AMSGrad's max taken over v^. */
     const T bc2t = (T)bc2, eps_root = (T)h[ADAM_EPS_ROOT];
+    if (!ams && !alt) {
+        /* The common case as its own loop, so that it vectorizes (no conditional state). */
+        OPT_FOR_EACH(T d = maxi ? -gr[i] : gr[i];
+                     if (use_wd) {
+                         if (decoupled)
+                             p[i] = p[i] * decay;
+                         else
+                             d = d + wd * p[i];
+                     }
+                     m[i] = m[i] * b1 + b11 * d;
+                     v[i] = v[i] * b2 + b21 * d * d;
+                     const T denom = SQRT(v[i]) / bc2s + eps;
+                     p[i] = p[i] + nstep * m[i] / denom;)
+        return;
+    }
     OPT_FOR_EACH(T d = maxi ? -gr[i] : gr[i];
                  if (use_wd) {
                      if (decoupled)
