@@ -299,6 +299,13 @@ static void test_theory_step_sizes(void)
     CHECK(value_of("two_mu_l:mu=1,L=10", 0.3, 5) == 2.0 / 11.0);
     CHECK(value_of("dgsqrt:D=2,G=4,T=16", 1, 3) == 0.125);
     CHECK(value_of("dgsqrt:D=3,G=2,anytime=1", 1, 8) == 3.0 / (2.0 * 3.0));
+    /* convex SGD D / sqrt(T (G^2 + sigma^2)); smooth minibatch SGD min{1/L, sqrt(2 Delta B / (L sigma^2 T))} */
+    CHECK(value_of("dgsqrt:D=2,G=3,T=4,sigma=4", 1, 0) == 2 / sqrt(4.0 * 25.0));
+    CHECK(value_of("smooth_sgd:L=10", 1, 5) == 0.1);
+    CHECK(value_of("smooth_sgd:L=10,delta=1,sigma=2,T=1000", 1, 5) == sqrt(2.0 / (10.0 * 4.0 * 1000.0)));
+    CHECK(value_of("smooth_sgd:L=10,delta=1,sigma=2,T=1000,batch=4", 1, 5) ==
+          sqrt(2.0 * 4.0 / (10.0 * 4.0 * 1000.0)));
+    CHECK(value_of("smooth_sgd:L=1,delta=100,sigma=0.1,T=10", 1, 5) == 1.0);
     /* alpha_k = (2k+1)/(2 mu (k+1)^2): alpha_0 = 1/(2 mu) and 1 - 2 alpha_k mu = k^2/(k+1)^2 (catalog C-04) */
     dsc_schedule *s;
     CHECK_OK(dsc_schedule_new("pl_decay:mu=0.1", &s));
@@ -648,6 +655,44 @@ static void test_norm_threads(void)
     free(g);
 }
 
+/* A schedule drives an optimizer's groups: lr per group from its base, momentum / beta1 cycled. */
+static void test_apply_to_optimizer(void)
+{
+    dsc_schedule *s;
+    dsc_optim *o;
+    CHECK_OK(dsc_schedule_new("onecycle:max_lr=1,total_steps=10", &s));
+    CHECK_OK(dsc_optim_new("sgd:lr=0.1,momentum=0.9", 4, DSC_FLOAT64, &o));
+    CHECK_OK(dsc_optim_add_group(o, 2, 2, "lr=0.5", NULL));
+    double base[2] = {0.1, 0.5}, v, m;
+    CHECK_OK(dsc_schedule_apply(s, o, base, 3));
+    CHECK(dsc_optim_get_lr(o, 0) == dsc_schedule_value(s, 0.1, 3));
+    CHECK(dsc_schedule_momentum(s, 3, &m) == 1);
+    CHECK_OK(dsc_optim_get_hparam(o, 1, "momentum", &v));
+    CHECK(v == m && m < 0.95);
+    dsc_optim_free(o);
+    CHECK_OK(dsc_optim_new("adam:lr=0.01", 4, DSC_FLOAT32, &o));
+    CHECK_OK(dsc_schedule_apply(s, o, base, 2));
+    CHECK_OK(dsc_optim_get_hparam(o, 0, "beta1", &v));
+    CHECK(dsc_schedule_momentum(s, 2, &m) == 1 && v == m);
+    dsc_optim_free(o);
+    CHECK_OK(dsc_optim_new("adagrad:lr=0.01", 4, DSC_FLOAT32, &o));
+    CHECK_STATUS(dsc_schedule_apply(s, o, base, 2), DSC_ERR_INVALID);
+    CHECK(strstr(dsc_last_error(), "cycle_momentum=0") != NULL);
+    dsc_optim_free(o);
+    dsc_schedule_free(s);
+    /* a cosine schedule over two groups with different base lrs */
+    CHECK_OK(dsc_schedule_new("cosine:t_max=10", &s));
+    CHECK_OK(dsc_optim_new("sgd:lr=0.1", 4, DSC_FLOAT64, &o));
+    CHECK_OK(dsc_optim_add_group(o, 0, 1, "lr=0.5", NULL));
+    for (int k = 0; k < 12; k++) {
+        CHECK_OK(dsc_schedule_apply(s, o, base, k));
+        CHECK(dsc_optim_get_lr(o, 0) == dsc_schedule_value(s, 0.1, k));
+        CHECK(dsc_optim_get_lr(o, 1) == dsc_schedule_value(s, 0.5, k));
+    }
+    dsc_optim_free(o);
+    dsc_schedule_free(s);
+}
+
 typedef struct {
     int calls;
     double seen_norm;
@@ -682,4 +727,4 @@ static void test_custom_stage(void)
 DSC_TEST_MAIN("schedule", TEST(test_torch_tables), TEST(test_recursion_not_closed_form), TEST(test_cli),
               TEST(test_theory_step_sizes), TEST(test_descent_own_schedules), TEST(test_spec_errors),
               TEST(test_plateau_state), TEST(test_clip_vs_torch), TEST(test_clip_value_group_decay),
-              TEST(test_noise), TEST(test_norm_threads), TEST(test_custom_stage))
+              TEST(test_noise), TEST(test_norm_threads), TEST(test_custom_stage), TEST(test_apply_to_optimizer))

@@ -68,6 +68,13 @@ const char *dsc_schedule_names(void);
 /* One line per kind with its option keys ("cosine: t_max, eta_min"), into buf; returns buf. */
 const char *dsc_schedule_help(char *buf, size_t size);
 
+/* Drives an optimizer (descent/optim.h): sets every group's lr to value(base_lrs[g], step),
+ * base_lrs being the groups' initial lrs (torch's initial_lr), and for schedules that cycle
+ * momentum, the group's "beta1" (Adam-like) or "momentum" (torch writes betas[0] or momentum).
+ * DSC_ERR_INVALID if the schedule cycles momentum and the optimizer has neither. */
+typedef struct dsc_optim dsc_optim;
+dsc_status dsc_schedule_apply(dsc_schedule *s, dsc_optim *opt, const double *base_lrs, int64_t step);
+
 /* Batch-size scaling rules (Goyal et al. 2017 linear; square root, e.g. Krizhevsky 2014 /
  * Hoffer et al. 2017): lr * B/B0 (rule "linear") or lr * sqrt(B/B0) (rule "sqrt"); "none"
  * returns lr. Also available as the schedule kind batch_scale:rule=,batch=,base_batch=,then=. */

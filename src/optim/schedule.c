@@ -34,13 +34,13 @@
 static const char *kind_names[DSC_SCHED_KIND_COUNT] = {
     "constant", "step",   "multistep",  "exponential", "inverse_time", "polynomial", "linear", "cosine",
     "cosine_restarts", "warmup", "onecycle", "cyclic", "reduce_on_plateau", "wsd", "sequential", "chain",
-    "batch_scale", "inv_l", "two_mu_l", "dgsqrt", "pl_decay", "chebyshev"};
+    "batch_scale", "inv_l", "two_mu_l", "dgsqrt", "pl_decay", "chebyshev", "smooth_sgd"};
 
 const char *dsc_schedule_names(void)
 {
     return "constant, step, multistep, exponential, inverse_time, polynomial, linear, cosine, cosine_restarts, "
            "warmup, onecycle, cyclic, reduce_on_plateau, wsd, sequential, chain, batch_scale, inv_l, two_mu_l, "
-           "dgsqrt, pl_decay, chebyshev";
+           "dgsqrt, pl_decay, chebyshev, smooth_sgd";
 }
 
 int dsc_sched_kind_from_name(const char *name)
@@ -49,6 +49,11 @@ int dsc_sched_kind_from_name(const char *name)
         if (!strcmp(name, kind_names[i]))
             return i;
     return -1;
+}
+
+const char *dsc_sched_kind_name(int kind)
+{
+    return kind >= 0 && kind < DSC_SCHED_KIND_COUNT ? kind_names[kind] : "?";
 }
 
 const char *dsc_schedule_kind(const dsc_schedule *s) { return s ? kind_names[s->kind] : "none"; }
@@ -78,6 +83,7 @@ static int absolute_kind(dsc_sched_kind k)
     case DSC_SCHED_DGSQRT:
     case DSC_SCHED_PL_DECAY:
     case DSC_SCHED_CHEBYSHEV:
+    case DSC_SCHED_SMOOTH_SGD:
         return 1;
     default:
         return 0;
@@ -194,8 +200,21 @@ static double absolute_at(const dsc_schedule *s, double base, int64_t k)
         return 1 / s->L;
     case DSC_SCHED_TWO_MU_L:
         return 2 / (s->mu + s->L);
-    case DSC_SCHED_DGSQRT:
-        return s->D / (s->G * sqrt(s->anytime ? (double)(k + 1) : (double)s->T));
+    case DSC_SCHED_DGSQRT: {
+        double T = s->anytime ? (double)(k + 1) : (double)s->T;
+        if (s->sigma == 0) /* convex Lipschitz GD: D / (G sqrt T) */
+            return s->D / (s->G * sqrt(T));
+        /* convex SGD with gradient noise variance sigma^2: D / sqrt(T (G^2 + sigma^2)) */
+        return s->D / sqrt(T * (s->G * s->G + s->sigma * s->sigma));
+    }
+    case DSC_SCHED_SMOOTH_SGD: {
+        /* L-smooth minibatch SGD: min{1/L, sqrt(2 Delta B / (L sigma^2 T))} (catalog-000 (72), (190)) */
+        double a = 1 / s->L;
+        if (s->sigma == 0)
+            return a;
+        double b = sqrt(2 * s->delta * s->batch / (s->L * s->sigma * s->sigma * (double)s->T));
+        return a < b ? a : b;
+    }
     case DSC_SCHED_PL_DECAY: {
         double kk = (double)k;
         return (2 * kk + 1) / (2 * s->mu * (kk + 1) * (kk + 1));

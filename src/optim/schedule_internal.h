@@ -30,6 +30,7 @@ typedef enum dsc_sched_kind {
     DSC_SCHED_DGSQRT,
     DSC_SCHED_PL_DECAY,
     DSC_SCHED_CHEBYSHEV,
+    DSC_SCHED_SMOOTH_SGD,
     DSC_SCHED_KIND_COUNT
 } dsc_sched_kind;
 
@@ -41,7 +42,7 @@ struct dsc_schedule {
     /* scalar options (meaning per kind: see build() in schedule_spec.c) */
     double gamma, eta_min, factor, start_factor, end_factor, power, rate;
     double max_lr, base_lr, pct_start, div_factor, final_div_factor, base_momentum, max_momentum;
-    double threshold, min_lr, eps, L, mu, D, G, batch, base_batch;
+    double threshold, min_lr, eps, L, mu, D, G, batch, base_batch, sigma, delta;
     int64_t step_size, t_max, t_0, t_mult, total, warmup, stable, decay, up, down, patience, cooldown, n, T;
     int mode, anneal, three_phase, cycle_momentum, staircase, threshold_mode, decay_type, anytime, rule;
     double phase_end[3]; /* one-cycle phase ends (torch's 'end_step') */
@@ -62,7 +63,8 @@ struct dsc_schedule {
     int64_t num_bad, cooldown_counter, epochs, reductions;
 };
 
-/* Index of a kind name, -1 if unknown. */
+/* Index of a kind name, -1 if unknown; and back. */
 int dsc_sched_kind_from_name(const char *name);
+const char *dsc_sched_kind_name(int kind);
 
 #endif

@@ -265,7 +265,8 @@ static const char *const keys_chain[] = {"schedules", NULL};
 static const char *const keys_batch[] = {"rule", "batch", "base_batch", "then", NULL};
 static const char *const keys_inv_l[] = {"L", NULL};
 static const char *const keys_two_mu_l[] = {"mu", "L", NULL};
-static const char *const keys_dgsqrt[] = {"D", "G", "T", "anytime", NULL};
+static const char *const keys_dgsqrt[] = {"D", "G", "T", "anytime", "sigma", NULL};
+static const char *const keys_smooth_sgd[] = {"L", "delta", "sigma", "T", "batch", NULL};
 static const char *const keys_pl_decay[] = {"mu", NULL};
 static const char *const keys_chebyshev[] = {"mu", "L", "n", NULL};
 
@@ -273,20 +274,16 @@ static const char *const *const kind_keys[DSC_SCHED_KIND_COUNT] = {
     keys_constant, keys_step,     keys_multistep, keys_exponential, keys_invtime, keys_poly,      keys_linear,
     keys_cosine,   keys_restarts, keys_warmup,    keys_onecycle,    keys_cyclic,  keys_plateau,   keys_wsd,
     keys_sequential, keys_chain,  keys_batch,     keys_inv_l,       keys_two_mu_l, keys_dgsqrt,   keys_pl_decay,
-    keys_chebyshev};
+    keys_chebyshev, keys_smooth_sgd};
 
 const char *dsc_schedule_help(char *buf, size_t size)
 {
-    static const char *const names[DSC_SCHED_KIND_COUNT] = {
-        "constant", "step", "multistep", "exponential", "inverse_time", "polynomial", "linear", "cosine",
-        "cosine_restarts", "warmup", "onecycle", "cyclic", "reduce_on_plateau", "wsd", "sequential", "chain",
-        "batch_scale", "inv_l", "two_mu_l", "dgsqrt", "pl_decay", "chebyshev"};
     size_t len = 0;
     if (!buf || size == 0)
         return buf;
     buf[0] = 0;
     for (int k = 0; k < DSC_SCHED_KIND_COUNT && len < size; k++) {
-        len += (size_t)snprintf(buf + len, size - len, "  %-18s", names[k]);
+        len += (size_t)snprintf(buf + len, size - len, "  %-18s", dsc_sched_kind_name(k));
         for (int i = 0; kind_keys[k][i] && len < size; i++)
             len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", kind_keys[k][i]);
         if (len < size)
@@ -535,6 +532,21 @@ static dsc_status build(raw_spec *r, int depth, dsc_schedule *s)
         if (!s->anytime)
             DSC_TRY(need(r, "T", "dgsqrt:D=1,G=1,T=1000 (or anytime=1 for D/(G sqrt(k+1)))"));
         DSC_TRY(dsc_kvspec_int(kv, "T", 1, 1, IBIG, &s->T));
+        DSC_TRY(dsc_kvspec_double(kv, "sigma", 0, 0, BIG, &s->sigma));
+        break;
+    case DSC_SCHED_SMOOTH_SGD:
+        DSC_TRY(need(r, "L", "smooth_sgd:L=10,delta=1,sigma=0.5,T=1000"));
+        DSC_TRY(dsc_kvspec_double(kv, "L", 1, 0, BIG, &s->L));
+        DSC_TRY(positive(r, "L", s->L));
+        DSC_TRY(dsc_kvspec_double(kv, "sigma", 0, 0, BIG, &s->sigma));
+        if (s->sigma > 0) {
+            DSC_TRY(need(r, "delta", "smooth_sgd:L=10,delta=1,sigma=0.5,T=1000 (delta >= f(x0) - f*)"));
+            DSC_TRY(need(r, "T", "smooth_sgd:L=10,delta=1,sigma=0.5,T=1000"));
+        }
+        DSC_TRY(dsc_kvspec_double(kv, "delta", 1, 0, BIG, &s->delta));
+        DSC_TRY(dsc_kvspec_int(kv, "T", 1, 1, IBIG, &s->T));
+        DSC_TRY(dsc_kvspec_double(kv, "batch", 1, 0, BIG, &s->batch));
+        DSC_TRY(positive(r, "batch", s->batch));
         break;
     case DSC_SCHED_PL_DECAY:
         DSC_TRY(need(r, "mu", "pl_decay:mu=0.1"));
