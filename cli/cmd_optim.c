@@ -18,7 +18,7 @@ static void optim_usage(FILE *f)
             "options:\n"
             "  --opt SPEC          optimizer spec, e.g. 'adam:lr=0.01,amsgrad=1', 'sgd:lr=1e-3,momentum=0.9'\n"
             "                      (--help-opt NAME lists an optimizer's options)\n"
-            "  --fn FUNCTION       %s\n"
+            "  --fn FUNCTION       test function (list below), e.g. 'rosenbrock', 'quadratic:d=10,kappa=100'\n"
             "  --x0 LIST           starting point, comma separated; one value is repeated for every\n"
             "                      coordinate (default 1.5)\n"
             "  --steps N           number of steps (default: the largest printed step, or 100)\n"
@@ -26,6 +26,7 @@ static void optim_usage(FILE *f)
             "  --float32           run the optimizer's float32 path (the function stays float64)\n"
             "  --help-opt [NAME]   options of one optimizer (or of all)\n"
             "  -h, --help          this help\n\n"
+            "functions: %s\n"
             "optimizers: %s\n",
             dsc_testfn_names(), dsc_optim_names());
 }
