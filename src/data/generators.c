@@ -30,6 +30,46 @@ typedef struct gen_ctx {
     const char *name;
 } gen_ctx;
 
+/* Dot product with four fixed partial sums (vectorizable; the order is fixed, so results are
+ * deterministic). */
+static double dot(const double *a, const double *b, int64_t n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* n standard normals in double precision, four per Philox block (Box-Muller on two pairs of 32-bit
+ * draws: u1 = (a + 1) 2^-32 in (0, 1], u2 = b 2^-32; z = sqrt(-2 ln u1) (cos 2πu2, sin 2πu2)).
+ * Advances the counter by ceil(n/4) blocks. */
+static void normals(dsc_rng *r, double *out, int64_t n)
+{
+    int64_t blocks = (n + 3) / 4;
+    for (int64_t b = 0; b < blocks; b++) {
+        uint32_t o[4];
+        dsc_philox4x32(r->key, r->counter + (uint64_t)b, 0, o);
+        for (int h = 0; h < 2; h++) {
+            double u1 = ((double)o[2 * h] + 1.0) * (1.0 / 4294967296.0);
+            double u2 = (double)o[2 * h + 1] * (1.0 / 4294967296.0);
+            double rad = sqrt(-2.0 * log(u1));
+            int64_t i = 4 * b + 2 * h;
+            if (i < n)
+                out[i] = rad * cos(2 * PI * u2);
+            if (i + 1 < n)
+                out[i + 1] = rad * sin(2 * PI * u2);
+        }
+    }
+    r->counter += (uint64_t)blocks;
+}
+
 static double *dalloc(int64_t count, const char *what, dsc_status *st)
 {
     void *p = NULL;
@@ -87,16 +127,15 @@ static dsc_status linear_design(gen_ctx *g, int64_t d, double density, const dou
     dsc_status st = DSC_OK;
     if (density >= 1.0) {
         DSC_TRY(dsc_data_alloc_dense(ds, g->n, d, 1, g->o->max_bytes));
-        for (int64_t i = 0; i < g->n; i++) {
-            double s = 0;
-            for (int64_t j = 0; j < d; j++) {
-                double x = dsc_rng_normal(&g->sample);
-                dsc_data_setx(ds, i * d + j, x);
-                s += x * w[j];
-            }
-            score[i] = s;
+        double *row = dalloc(d, g->name, &st);
+        for (int64_t i = 0; st == DSC_OK && i < g->n; i++) {
+            normals(&g->sample, row, d);
+            for (int64_t j = 0; j < d; j++)
+                dsc_data_setx(ds, i * d + j, row[j]);
+            score[i] = dot(row, w, d);
         }
-        return DSC_OK;
+        free(row);
+        return st;
     }
     if (d > INT32_MAX)
         return DSC_ERROR(DSC_ERR_RANGE, "%s: d=%lld is too large for a sparse design", g->name, (long long)d);
@@ -206,8 +245,7 @@ static dsc_status gen_linreg(gen_ctx *g)
         if (st == DSC_OK) {
             for (int64_t k = 0; k < d * d; k++)
                 V[k] = dsc_rng_normal(&g->model);
-            for (int64_t k = 0; k < g->n * d; k++)
-                Q[k] = dsc_rng_normal(&g->sample);
+            normals(&g->sample, Q, g->n * d);
             if (!orthonormalize(V, d, d) || !orthonormalize(Q, g->n, d))
                 st = DSC_ERROR(DSC_ERR_NUMERIC, "linreg: random basis was singular (try another seed)");
             for (int64_t j = 0; j < d; j++)
@@ -372,19 +410,14 @@ static dsc_status gen_teacher(gen_ctx *g)
         st = dsc_data_alloc_dense(g->ds, g->n, d, 1, g->o->max_bytes);
     }
     for (int64_t i = 0; st == DSC_OK && i < g->n; i++) {
-        for (int64_t j = 0; j < d; j++) {
-            a[j] = dsc_rng_normal(&g->sample);
+        normals(&g->sample, a, d);
+        for (int64_t j = 0; j < d; j++)
             dsc_data_setx(g->ds, i * d + j, a[j]);
-        }
         const double *Wl = W;
         int64_t in = d;
         for (int64_t l = 0; l < depth; l++) {
-            for (int64_t r = 0; r < h; r++) {
-                double s = 0;
-                for (int64_t c = 0; c < in; c++)
-                    s += Wl[r * in + c] * a[c];
-                b[r] = tanh(s);
-            }
+            for (int64_t r = 0; r < h; r++)
+                b[r] = tanh(dot(Wl + r * in, a, in));
             Wl += h * in;
             in = h;
             memcpy(a, b, (size_t)h * sizeof(double));
@@ -392,10 +425,7 @@ static dsc_status gen_teacher(gen_ctx *g)
         int64_t best = 0;
         double bestv = -INFINITY;
         for (int64_t r = 0; r < out; r++) {
-            double s = 0;
-            for (int64_t c = 0; c < h; c++)
-                s += Wl[r * h + c] * a[c];
-            s += noise * dsc_rng_normal(&g->sample);
+            double s = dot(Wl + r * h, a, h) + noise * dsc_rng_normal(&g->sample);
             if (s > bestv) {
                 bestv = s;
                 best = r;

@@ -357,11 +357,7 @@ dsc_status dsc_dataset_load_opts(const char *spec, const dsc_data_opts *opts, ds
     dsc_status st;
     size_t len = strlen(spec);
     int fmt = format_of(spec, len);
-    if (fmt >= 0 || file_exists(spec)) {
-        if (fmt < 0)
-            return DSC_ERROR(DSC_ERR_INVALID, "%s: unknown file extension (known: .csv, .libsvm, .svm, .npy, each "
-                             "optionally .gz)",
-                             spec);
+    if (fmt >= 0) {
         if (!file_exists(spec))
             return DSC_ERROR(DSC_ERR_IO, "%s: no such file", spec);
         st = load_file(spec, NULL, fmt, opts, ds);
@@ -387,7 +383,7 @@ dsc_status dsc_dataset_load_opts(const char *spec, const dsc_data_opts *opts, ds
                                 : dsc_named_idx_load(name, opts, ds);
             } else if (dsc_generator_find(name) >= 0) {
                 st = dsc_generator_load(&kv, opts, ds);
-            } else if (strchr(name, '/') || strchr(name, '.')) {
+            } else if (strchr(name, '/') || strchr(name, '.') || file_exists(spec)) {
                 st = DSC_ERROR(DSC_ERR_INVALID, "%s: unknown file extension (known: .csv, .libsvm, .svm, .npy, each "
                                "optionally .gz)",
                                name);
