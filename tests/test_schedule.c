@@ -7,9 +7,10 @@
  *   sequences.
  * - The CLI prints the same numbers (%.17g).
  * - Theory step sizes vs their hand formulas and the properties the texts state.
- * - clip_grad_norm_ vs torch on fixed vectors (float64 within 1e-15 relative: torch sums per
- *   tensor and takes the norm of the norms, descent sums all squares in one pass, so the last
- *   bit may differ; float32 within 1e-6 relative for the same reason plus float rounding).
+ * - clip_grad_norm_ vs torch on fixed vectors: bit-identical on these vectors, but the tolerance
+ *   allows ~2 ulp (float64 1e-15, float32 2.4e-7 relative) because torch takes the norm of the
+ *   per-tensor norms while descent sums all squares in one float64 pass, so in general the
+ *   last bit can differ.
  * - Gradient noise statistics (seeded Philox), weight decay, group clipping, custom stages. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -487,7 +488,7 @@ static void test_clip_vs_torch(void)
             gd[i] = scale * sin(0.37 * i + 0.1);
             gf[i] = (float)gd[i];
         }
-        double tol = f64 ? 1e-15 : 1e-6;
+        double tol = f64 ? 1e-15 : 2.4e-7; /* bit-identical today; allow ~2 ulp (summation order) */
         dsc_transform *t;
         char spec[128];
         snprintf(spec, sizeof spec, "clip_norm:max_norm=%.17g,norm_type=%s", max_norm, nt);
