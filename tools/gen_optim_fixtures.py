@@ -2,7 +2,8 @@
 """Reference trajectories of torch.optim optimizers on the 2-D Rosenbrock function.
 
 Run with Debian's torch 1.13:  /usr/bin/python3 tools/gen_optim_fixtures.py
-Writes tests/fixtures/optim/<case>.txt (one line per recorded step: step, x, y, f, all %.17g)
+Writes tests/fixtures/optim/<case>.txt (one line per recorded step: step, x, y, f, all %.17g),
+<case>.f32.txt (the same with float32 parameters and gradients; x, y are the float32 values)
 and tests/fixtures/optim/cases.txt (case name and descent spec), read by tests/test_optim.c.
 
 Reproducibility choices (see docs/algorithms/optimizers.md):
@@ -91,14 +92,17 @@ CASES = [
 ]
 
 
-def run(make):
-    p = torch.tensor(X0, dtype=torch.float64)
+def run(make, dtype=torch.float64):
+    """Trajectory of one optimizer. float32: the parameters and gradients are float32 (the
+    gradient is computed in float64 from the float32 values, then rounded), as the float32
+    path of tests/test_optim.c does."""
+    p = torch.tensor(X0, dtype=dtype)
     p.requires_grad_(False)
     opt = make([p])
     rows = []
     for t in range(1, STEPS[-1] + 1):
         _, g = rosenbrock(p.tolist())
-        p.grad = torch.tensor(g, dtype=torch.float64)
+        p.grad = torch.tensor(g, dtype=dtype)
         opt.step()
         if t in STEPS:
             x = p.tolist()
@@ -121,6 +125,11 @@ def main():
                 for r in rows:
                     f.write("%d %s\n" % (r[0], " ".join("%.17g" % v for v in r[1:])))
             idx.write("%s %s\n" % (name, spec))
+            # The same run with float32 parameters (values written exactly, %.17g of the float).
+            rows = run(make, torch.float32)
+            with open(os.path.join(OUT, name + ".f32.txt"), "w") as f:
+                for r in rows:
+                    f.write("%d %s\n" % (r[0], " ".join("%.17g" % v for v in r[1:])))
             print("%-28s %s" % (name, " ".join("%.6g" % v for v in rows[-1][1:])), file=sys.stderr)
 
 
