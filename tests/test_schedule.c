@@ -410,7 +410,7 @@ static void test_spec_errors(void)
     check_err("cosine:t_max=0", "t_max=0", "out of range");
     check_err("cosine:t_max=abc", "t_max", "abc");
     check_err("step:step_size=3,gamma=-1", "gamma=-1", NULL);
-    check_err("multistep:milestones=30,60", "unexpected value '60'", NULL);
+    check_err("multistep:milestones=30,60", "unexpected value '60'", "joined with '+'");
     check_err("multistep:milestones=30+x", "milestones", "x");
     check_err("onecycle:max_lr=1,total_steps=10,anneal_strategy=cosine", "anneal_strategy", "cos, linear");
     check_err("onecycle:max_lr=1", "total_steps", NULL);

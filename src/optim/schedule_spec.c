@@ -310,6 +310,18 @@ static dsc_status build(raw_spec *r, int depth, dsc_schedule *s)
 {
     const dsc_kvspec *kv = &r->kv;
     const char *name = kv->name;
+    if (dsc_kvspec_n_positional(kv) > 0) {
+        /* most likely a list written with ',' */
+        char keys[256];
+        size_t len = 0;
+        keys[0] = 0;
+        for (int i = 0; kind_keys[s->kind][i] && len < sizeof keys; i++)
+            len += (size_t)snprintf(keys + len, sizeof keys - len, "%s%s", i ? ", " : "", kind_keys[s->kind][i]);
+        return DSC_ERROR(DSC_ERR_INVALID,
+                         "%s: unexpected value '%s' (expected key=value; lists are joined with '+', e.g. "
+                         "milestones=30+60+90, and nested schedules go in [brackets]; valid keys: %s)",
+                         name, dsc_kvspec_positional(kv, 0), keys);
+    }
     DSC_TRY(dsc_kvspec_check(kv, kind_keys[s->kind], 0));
     switch (s->kind) {
     case DSC_SCHED_CONSTANT:
