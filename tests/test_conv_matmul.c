@@ -497,8 +497,45 @@ static float *run_net(int threads, size_t *count)
     return res;
 }
 
+/* Batched matmuls (parallel over batch matrices): values, gradients, HVP. */
+static float *run_bmm(int threads, size_t *count)
+{
+    dsc_set_num_threads(threads);
+    dsc_graph *g = dsc_graph_new();
+    int64_t xs[3] = {8, 64, 32}, ps[3] = {8, 32, 48}, qs[2] = {48, 16};
+    dsc_id x = dsc_input(g, "x", 3, xs);
+    CHECK_OK(dsc_input_requires_grad(g, x, 1));
+    dsc_id y = dsc_matmul(g, x, dsc_param(g, "p", 3, ps));
+    y = dsc_matmul(g, dsc_mul(g, y, y), dsc_param(g, "q", 2, qs));
+    CHECK_OK(dsc_graph_compile(g, sq_mean(g, y)));
+    size_t P, nx = 8 * 64 * 32, ny = (size_t)dsc_numel(&g->nodes[y]);
+    dsc_test_fill(dsc_graph_params(g, &P), 8 * 32 * 48 + 48 * 16, 8, -0.3f, 0.3f);
+    float *xv = malloc(nx * sizeof(float));
+    dsc_test_fill(xv, nx, 9, -1, 1);
+    CHECK_OK(dsc_graph_set_input(g, x, xv, nx));
+    *count = ny + 2 * P + nx;
+    float *res = malloc(*count * sizeof(float)), *v = malloc(P * sizeof(float));
+    CHECK_OK(dsc_graph_forward(g));
+    memcpy(res, dsc_node_value(g, y).data, ny * sizeof(float));
+    CHECK_OK(dsc_graph_backward(g));
+    memcpy(res + ny, dsc_graph_grads(g, NULL), P * sizeof(float));
+    memcpy(res + ny + P, dsc_node_grad(g, x).data, nx * sizeof(float));
+    dsc_test_fill(v, P, 10, -1, 1);
+    CHECK_OK(dsc_graph_hvp(g, v, res + ny + P + nx));
+    free(v);
+    free(xv);
+    dsc_graph_free(g);
+    return res;
+}
+
 static void test_thread_independence(void)
 {
+    size_t m1, m2;
+    float *c = run_bmm(1, &m1);
+    float *d = run_bmm(2, &m2);
+    CHECK(m1 == m2 && memcmp(c, d, m1 * sizeof(float)) == 0);
+    free(c);
+    free(d);
     size_t n1, n2;
     float *a = run_net(1, &n1);
     float *b = run_net(2, &n2);

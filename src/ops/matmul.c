@@ -82,6 +82,12 @@ static void mm_offsets(const mm_layout *L, int64_t i, int64_t *ia, int64_t *ib)
     *ib = ob;
 }
 
+/* Batch matrices are spread over the threads when every iteration owns its output matrix
+ * (each is still one dsc_sgemm call, which stays in its thread inside a parallel region and
+ * cuts by shape only: the same calls and bits for any thread count). */
+#define MM_PAR_MIN 65536 /* multiply-adds per batch matrix below which a loop stays serial */
+static int mm_par(const mm_layout *L) { return L->nb > 1 && (int64_t)L->n * L->k * L->m * L->nb >= MM_PAR_MIN; }
+
 /* C_i = A_ia B_ib + beta C_i. */
 static void mm_fwd(const mm_layout *L, const float *A, const float *B, float *C, float beta)
 {
@@ -90,6 +96,7 @@ static void mm_fwd(const mm_layout *L, const float *A, const float *B, float *C,
         dsc_sgemm(0, 0, (int)(L->nb * n), m, k, 1.0f, A, k, B, m, beta, C, m);
         return;
     }
+#pragma omp parallel for schedule(static) if (mm_par(L))
     for (int64_t i = 0; i < L->nb; i++) {
         int64_t ia, ib;
         mm_offsets(L, i, &ia, &ib);
@@ -105,6 +112,8 @@ static void mm_grad_a(const mm_layout *L, const float *G, const float *B, float 
         dsc_sgemm(0, 1, (int)(L->nb * n), k, m, 1.0f, G, m, B, m, 1.0f, GA, k);
         return;
     }
+    /* A matrix shared by several i (broadcast) accumulates them in order: serial then. */
+#pragma omp parallel for schedule(static) if (L->a_full && mm_par(L))
     for (int64_t i = 0; i < L->nb; i++) {
         int64_t ia, ib;
         mm_offsets(L, i, &ia, &ib);
@@ -120,6 +129,7 @@ static void mm_grad_b(const mm_layout *L, const float *A, const float *G, float 
         dsc_sgemm(1, 0, k, m, (int)(L->nb * n), 1.0f, A, k, G, m, 1.0f, GB, m);
         return;
     }
+#pragma omp parallel for schedule(static) if (L->b_full && mm_par(L))
     for (int64_t i = 0; i < L->nb; i++) {
         int64_t ia, ib;
         mm_offsets(L, i, &ia, &ib);
