@@ -3,9 +3,8 @@
  *
  * The nesting is resolved here; the flat part goes through the generic parser (descent/spec.h)
  * with every nested value replaced by a placeholder "@i", so typed getters, ranges and the
- * "unknown key (valid keys: ...)" messages are the generic ones. The struct layout is private
- * to the schedule sources, so this file includes schedule.c's definition through a small
- * internal header-less accessor: the builders below fill struct fields by name. */
+ * "unknown key (valid keys: ...)" messages are the generic ones. build() fills the node
+ * (src/optim/schedule_internal.h) that schedule.c evaluates. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
