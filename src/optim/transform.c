@@ -15,7 +15,6 @@
 
 #define MAX_CHUNKS 1024
 #define MIN_CHUNK 16384
-#define PAR_MIN 32768
 
 /* chunk length for n elements: at most MAX_CHUNKS chunks */
 static size_t chunk_len(size_t n)
