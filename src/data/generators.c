@@ -30,6 +30,15 @@ typedef struct gen_ctx {
     const char *name;
 } gen_ctx;
 
+/* Every work array counts against the load's size cap (max_bytes). */
+static double *dalloc(int64_t count, const gen_ctx *g, dsc_status *st)
+{
+    void *p = NULL;
+    if (*st == DSC_OK)
+        *st = dsc_data_alloc(&p, count, sizeof(double), g->o->max_bytes, g->name);
+    return p;
+}
+
 /* Dot product with four fixed partial sums (vectorizable; the order is fixed, so results are
  * deterministic). */
 static double dot(const double *a, const double *b, int64_t n)
@@ -70,13 +79,7 @@ static void normals(dsc_rng *r, double *out, int64_t n)
     r->counter += (uint64_t)blocks;
 }
 
-static double *dalloc(int64_t count, const char *what, dsc_status *st)
-{
-    void *p = NULL;
-    if (*st == DSC_OK)
-        *st = dsc_data_alloc(&p, count, sizeof(double), 0, what);
-    return p;
-}
+
 
 /* Random sparse row: sorted distinct columns in [0, d), about density*d of them (at least 1). */
 static int64_t sparse_row(dsc_rng *r, int64_t d, double density, int32_t *cols)
@@ -127,7 +130,7 @@ static dsc_status linear_design(gen_ctx *g, int64_t d, double density, const dou
     dsc_status st = DSC_OK;
     if (density >= 1.0) {
         DSC_TRY(dsc_data_alloc_dense(ds, g->n, d, 1, g->o->max_bytes));
-        double *row = dalloc(d, g->name, &st);
+        double *row = dalloc(d, g, &st);
         for (int64_t i = 0; st == DSC_OK && i < g->n; i++) {
             normals(&g->sample, row, d);
             for (int64_t j = 0; j < d; j++)
@@ -225,8 +228,8 @@ static dsc_status gen_linreg(gen_ctx *g)
     int has_cond = dsc_kvspec_has(g->kv, "cond");
     DSC_TRY(dsc_kvspec_double(g->kv, "cond", 1, 1, 1e12, &cond));
     dsc_status st = DSC_OK;
-    double *w = dalloc(d, g->name, &st);
-    double *score = dalloc(g->n, g->name, &st);
+    double *w = dalloc(d, g, &st);
+    double *score = dalloc(g->n, g, &st);
     if (st == DSC_OK)
         for (int64_t j = 0; j < d; j++)
             w[j] = dsc_rng_normal(&g->model);
@@ -241,7 +244,7 @@ static dsc_status gen_linreg(gen_ctx *g)
         else if (d > 4096 || (double)g->n * (double)d * (double)d > 4e10)
             st = DSC_ERROR(DSC_ERR_RANGE, "linreg: cond= with n=%lld, d=%lld is too costly (needs n*d^2 <= 4e10, d <= 4096)",
                            (long long)g->n, (long long)d);
-        double *Q = dalloc(g->n * d, g->name, &st), *V = dalloc(d * d, g->name, &st), *s = dalloc(d, g->name, &st);
+        double *Q = dalloc(g->n * d, g, &st), *V = dalloc(d * d, g, &st), *s = dalloc(d, g, &st);
         if (st == DSC_OK) {
             for (int64_t k = 0; k < d * d; k++)
                 V[k] = dsc_rng_normal(&g->model);
@@ -253,7 +256,7 @@ static dsc_status gen_linreg(gen_ctx *g)
         }
         if (st == DSC_OK)
             st = dsc_data_alloc_dense(g->ds, g->n, d, 1, g->o->max_bytes);
-        double *row = dalloc(d, g->name, &st);
+        double *row = dalloc(d, g, &st);
         double sn = sqrt((double)g->n);
         for (int64_t i = 0; st == DSC_OK && i < g->n; i++) {
             /* row = sqrt(n) * sum_j Q[i, j] s_j V[:, j] (Q, V column-major). */
@@ -294,7 +297,7 @@ static dsc_status gen_logistic(gen_ctx *g)
     DSC_TRY(dsc_kvspec_double(g->kv, "scale", 4, 0, 1e6, &scale));
     DSC_TRY(dsc_kvspec_double(g->kv, "density", 1, 1e-9, 1, &density));
     dsc_status st = DSC_OK;
-    double *w = dalloc(d, g->name, &st), *score = dalloc(g->n, g->name, &st);
+    double *w = dalloc(d, g, &st), *score = dalloc(g->n, g, &st);
     /* w* ~ N(0, 1/m) with m the expected nonzeros per row, so that x.w* ~ N(0, 1). */
     double m = density >= 1 ? (double)d : fmax(1.0, density * (double)d);
     for (int64_t j = 0; st == DSC_OK && j < d; j++)
@@ -324,7 +327,7 @@ static dsc_status gen_blobs(gen_ctx *g)
     int64_t kd;
     if (!dsc_mul_ok(k, d, &kd))
         return DSC_ERROR(DSC_ERR_RANGE, "blobs: classes*d overflows");
-    double *c = dalloc(kd, g->name, &st);
+    double *c = dalloc(kd, g, &st);
     for (int64_t q = 0; st == DSC_OK && q < kd; q++)
         c[q] = box * (2 * dsc_rng_uniform01(&g->model) - 1);
     if (st == DSC_OK)
@@ -400,7 +403,7 @@ static dsc_status gen_teacher(gen_ctx *g)
     if ((double)h * (double)d + (double)depth * (double)h * (double)h + (double)out * (double)h > 1e9)
         return DSC_ERROR(DSC_ERR_RANGE, "teacher: the network is too large");
     dsc_status st = DSC_OK;
-    double *W = dalloc(nw, g->name, &st), *a = dalloc(h > d ? h : d, g->name, &st), *b = dalloc(h > out ? h : out, g->name, &st);
+    double *W = dalloc(nw, g, &st), *a = dalloc(h > d ? h : d, g, &st), *b = dalloc(h > out ? h : out, g, &st);
     if (st == DSC_OK) {
         double *p = W;
         for (int64_t q = 0; q < h * d; q++)
@@ -449,10 +452,10 @@ static dsc_status gen_sparse(gen_ctx *g)
     DSC_TRY(dsc_kvspec_double(g->kv, "noise", 0.1, 0, 1e6, &noise));
     DSC_TRY(dsc_kvspec_double(g->kv, "density", 1, 1e-9, 1, &density));
     dsc_status st = DSC_OK;
-    double *w = dalloc(d, g->name, &st), *score = dalloc(g->n, g->name, &st);
+    double *w = dalloc(d, g, &st), *score = dalloc(g->n, g, &st);
     int32_t *sup = NULL;
     if (st == DSC_OK)
-        st = dsc_data_alloc((void **)&sup, d, sizeof(int32_t), 0, g->name);
+        st = dsc_data_alloc((void **)&sup, d, sizeof(int32_t), g->o->max_bytes, g->name);
     if (st == DSC_OK && k > 0) {
         /* w*: k nonzeros at random positions, values ±U[0.5, 1.5]. */
         int64_t m = k;
