@@ -509,10 +509,17 @@ static void test_load_names(void)
 
 static const char *shared_data(const char *file)
 {
+    /* $DSC_SHARED_DATA, the shared folder next to the checkout, or the repository's data/. */
     static char p[600];
-    const char *dir = getenv("DSC_SHARED_DATA");
-    snprintf(p, sizeof p, "%s/%s", dir ? dir : DSC_SOURCE_DIR "/../shared/data", file);
-    return access(p, R_OK) == 0 ? p : NULL;
+    const char *dirs[3] = {getenv("DSC_SHARED_DATA"), DSC_SOURCE_DIR "/../shared/data", DSC_SOURCE_DIR "/data"};
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i])
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dirs[i], file);
+        if (access(p, R_OK) == 0)
+            return p;
+    }
+    return NULL;
 }
 
 /* Every value of an embedded set equals the source CSV's (read by the CSV reader, in float64). */
