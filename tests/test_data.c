@@ -207,6 +207,12 @@ static void test_csv_errors(void)
     o.csv_label = NULL;
     o.csv_header = 0;
     CHECK_ERR(dsc_dataset_load_opts(tmp_path("n2.csv"), &o, &ds), DSC_ERR_FORMAT, "n2.csv:1: field 1 ('a')");
+    /* A UTF-8 byte-order mark before the header. */
+    dsc_data_opts ob = opts();
+    ob.csv_label = "a";
+    CHECK_OK(dsc_dataset_load_opts(write_text("bom.csv", "\xEF\xBB\xBF" "a,b\n1,2\n"), &ob, &ds));
+    CHECK(ds.n == 1 && ds.y[0] == 1 && ds.x[0] == 2);
+    dsc_dataset_free(&ds);
     /* From memory, not NUL-terminated: the number at the very end of the buffer. */
     char mem[8] = {'1', ',', '2', '\n', '3', ',', '4', '5'};
     CHECK_OK(dsc_csv_read_mem(mem, sizeof mem, "mem", NULL, &ds));

@@ -127,6 +127,9 @@ static dsc_status csv_read(const char *buf, size_t len, const char *name, const 
     size_t pos = 0;
     int64_t lineno = 0;
     csv_line first;
+    /* A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first field. */
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
     if (!next_line(buf, len, &pos, &lineno, &first))
         return DSC_ERROR(DSC_ERR_FORMAT, "%s: the CSV file has no data lines", name);
     csv_line probe = first;
