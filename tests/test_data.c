@@ -213,6 +213,9 @@ static void test_csv_errors(void)
     CHECK_OK(dsc_dataset_load_opts(write_text("bom.csv", "\xEF\xBB\xBF" "a,b\n1,2\n"), &ob, &ds));
     CHECK(ds.n == 1 && ds.y[0] == 1 && ds.x[0] == 2);
     dsc_dataset_free(&ds);
+    CHECK_OK(dsc_dataset_load(write_text("bom2.csv", "\xEF\xBB\xBF" "1,2\n3,4\n"), NULL, NULL, &ds));
+    CHECK(ds.n == 2 && ds.x[0] == 1 && ds.y[1] == 4);
+    dsc_dataset_free(&ds);
     /* From memory, not NUL-terminated: the number at the very end of the buffer. */
     char mem[8] = {'1', ',', '2', '\n', '3', ',', '4', '5'};
     CHECK_OK(dsc_csv_read_mem(mem, sizeof mem, "mem", NULL, &ds));

@@ -130,6 +130,7 @@ static dsc_status csv_read(const char *buf, size_t len, const char *name, const 
     /* A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first field. */
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         pos = 3;
+    size_t start = pos;
     if (!next_line(buf, len, &pos, &lineno, &first))
         return DSC_ERROR(DSC_ERR_FORMAT, "%s: the CSV file has no data lines", name);
     csv_line probe = first;
@@ -203,7 +204,7 @@ static dsc_status csv_read(const char *buf, size_t len, const char *name, const 
     int64_t d = label >= 0 ? ncols - 1 : ncols;
 
     /* Count the data lines, then parse them. */
-    size_t data_pos = header ? pos : 0;
+    size_t data_pos = header ? pos : start;
     int64_t data_lineno = header ? lineno : 0;
     int64_t n = 0;
     {
