@@ -34,7 +34,7 @@ void openblas_set_num_threads(int num_threads);
 #define GEMM_PARTS 2
 #endif
 #define PAR_MIN_MNK (1LL << 20)
-#define PART_ALIGN 32 /* cut points at multiples of 32 rows/columns */
+#define PART_ALIGN 16 /* cut points at multiples of 16 rows/columns (64-byte aligned offsets) */
 
 static atomic_int blas_single = 0;
 static int gemm_parts = GEMM_PARTS;
