@@ -14,7 +14,8 @@ static void optim_usage(FILE *f)
             "                     [--print-steps S1,S2,...] [--float32]\n\n"
             "Runs an optimizer on a test function (float64 unless --float32) and prints one line per\n"
             "printed step: the step, every coordinate, then f, separated by spaces (%%.17g).\n"
-            "Step 0 is the starting point.\n\n"
+            "Step 0 is the starting point. One step is one step(closure) call, as in torch\n"
+            "(L-BFGS evaluates the function several times per step).\n\n"
             "options:\n"
             "  --opt SPEC          optimizer spec, e.g. 'adam:lr=0.01,amsgrad=1', 'sgd:lr=1e-3,momentum=0.9'\n"
             "                      (--help-opt NAME lists an optimizer's options)\n"
@@ -53,6 +54,27 @@ static long parse_list(const char *s, double *out, long max)
         }
     }
     return n;
+}
+
+/* The closure: f and its gradient at params (float64, or float32 converted through x). */
+typedef struct optim_cli_ctx {
+    const dsc_testfn *fn;
+    int f32;
+    double *x, *g;
+    size_t d;
+} optim_cli_ctx;
+
+static double cli_closure(void *ctx, const void *params, void *grads)
+{
+    optim_cli_ctx *c = ctx;
+    if (!c->f32)
+        return dsc_testfn_eval(c->fn, params, grads);
+    for (size_t i = 0; i < c->d; i++)
+        c->x[i] = ((const float *)params)[i];
+    const double f = dsc_testfn_eval(c->fn, c->x, c->g);
+    for (size_t i = 0; i < c->d; i++)
+        ((float *)grads)[i] = (float)c->g[i];
+    return f;
 }
 
 static int bad(const char *msg, const char *arg)
@@ -172,18 +194,23 @@ int cmd_optim(int argc, char **argv)
         goto done;
     }
     rc = 0;
+    double *xs = calloc(d, sizeof *xs), *gs = calloc(d, sizeof *gs);
+    optim_cli_ctx cctx = {fn, f32, xs, gs, d};
+    if (!xs || !gs) {
+        fprintf(stderr, "descent optim: out of memory\n");
+        rc = 1;
+        steps = -1;
+    }
     for (long t = 0; t <= steps; t++) {
         if (t > 0) {
+            /* One step = one step(closure) call, as torch (L-BFGS evaluates several times). */
             dsc_status s;
-            dsc_testfn_eval(fn, x, g);
             if (f32) {
-                for (size_t i = 0; i < d; i++)
-                    gf[i] = (float)g[i];
-                s = dsc_optim_step(opt, xf, gf);
+                s = dsc_optim_step_closure(opt, xf, gf, cli_closure, &cctx, NULL);
                 for (size_t i = 0; i < d; i++)
                     x[i] = xf[i];
             } else {
-                s = dsc_optim_step(opt, x, g);
+                s = dsc_optim_step_closure(opt, x, g, cli_closure, &cctx, NULL);
             }
             if (s != DSC_OK) {
                 fprintf(stderr, "descent optim: step %ld: %s\n", t, dsc_last_error());
@@ -204,6 +231,8 @@ int cmd_optim(int argc, char **argv)
             printf(" %.17g\n", dsc_testfn_eval(fn, x, NULL));
         }
     }
+    free(xs);
+    free(gs);
 done:
     dsc_optim_free(opt);
     dsc_testfn_free(fn);

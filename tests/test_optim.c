@@ -31,8 +31,39 @@ static const char *const all_specs[] = {
     "lion:lr=1e-3,weight_decay=0.1",
     "lamb:lr=1e-3,weight_decay=0.01",
     "lars:lr=0.1,weight_decay=1e-4,momentum=0.9",
+    "lbfgs:max_iter=3,history_size=2",
+    "lbfgs:max_iter=4,history_size=3,line_search_fn=strong_wolfe",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
+
+/* The closure used with every optimizer: f and gradient of a test function at params, in the
+ * optimizer's dtype (float32: through float64). */
+typedef struct closure_ctx {
+    const dsc_testfn *fn;
+    dsc_dtype dt;
+} closure_ctx;
+
+static double closure_fn(void *ctx, const void *params, void *grads)
+{
+    const closure_ctx *c = ctx;
+    double x[64], g[64];
+    const size_t n = dsc_testfn_dim(c->fn);
+    if (c->dt == DSC_FLOAT64)
+        return dsc_testfn_eval(c->fn, params, grads);
+    for (size_t i = 0; i < n; i++)
+        x[i] = ((const float *)params)[i];
+    const double f = dsc_testfn_eval(c->fn, x, g);
+    for (size_t i = 0; i < n; i++)
+        ((float *)grads)[i] = (float)g[i];
+    return f;
+}
+
+/* One step(closure) of any optimizer on fn; gbuf receives the gradient. */
+static dsc_status step_fn(dsc_optim *o, const dsc_testfn *fn, dsc_dtype dt, void *p, void *gbuf)
+{
+    closure_ctx c = {fn, dt};
+    return dsc_optim_step_closure(o, p, gbuf, closure_fn, &c, NULL);
+}
 
 /* ---- torch fixtures ---- */
 
@@ -74,21 +105,21 @@ static void run_torch_fixtures(int f32)
         dsc_optim *o = make_or_fail(spec, 2, f32 ? DSC_FLOAT32 : DSC_FLOAT64);
         double x[2] = {1.5, 1.5}, g[2];
         float xf[2] = {1.5f, 1.5f}, gf[2];
+        /* torch keeps L-BFGS's scalars (dot products, ro, H_diag, t) as float32 tensors for
+         * float32 parameters; here they are float64, so float32 L-BFGS agrees only to 1e-3. */
+        const double tol32 = strncmp(name, "lbfgs", 5) ? 1e-5 : 1e-3;
         long t = 0, want_t;
         double w[3];
         int rows = 0;
         double worst = 0;
         while (o && fscanf(f, "%ld %lf %lf %lf", &want_t, &w[0], &w[1], &w[2]) == 4) {
             while (t < want_t) {
-                dsc_testfn_eval(fn, x, g);
                 if (f32) {
-                    gf[0] = (float)g[0];
-                    gf[1] = (float)g[1];
-                    CHECK_OK(dsc_optim_step(o, xf, gf));
+                    CHECK_OK(step_fn(o, fn, DSC_FLOAT32, xf, gf));
                     x[0] = xf[0];
                     x[1] = xf[1];
                 } else {
-                    CHECK_OK(dsc_optim_step(o, x, g));
+                    CHECK_OK(step_fn(o, fn, DSC_FLOAT64, x, g));
                 }
                 t++;
             }
@@ -97,7 +128,7 @@ static void run_torch_fixtures(int f32)
                 const double e = fabs(got[k] - w[k]) / fmax(fabs(w[k]), 1e-300);
                 worst = fmax(worst, e);
                 if (f32 && k < 2)
-                    CHECK_REL(got[k], w[k], 1e-5, 1e-300);
+                    CHECK_REL(got[k], w[k], tol32, 1e-300);
                 else if (!f32)
                     CHECK_REL(got[k], w[k], 1e-10, 1e-300);
             }
@@ -111,7 +142,7 @@ static void run_torch_fixtures(int f32)
         cases++;
     }
     fclose(idx);
-    CHECK(cases >= 20);
+    CHECK(cases >= 29);
     dsc_testfn_free(fn);
 }
 
@@ -128,20 +159,6 @@ static void test_torch_fixtures_float32(void)
 /* ---- checkpoint round trip ---- */
 
 /* A smooth test problem with n parameters: Rosenbrock of dimension n. */
-static void grad_rosen(const dsc_testfn *fn, dsc_dtype dt, const void *p, void *g, size_t n)
-{
-    double x[16], gd[16];
-    for (size_t i = 0; i < n; i++)
-        x[i] = dt == DSC_FLOAT64 ? ((const double *)p)[i] : ((const float *)p)[i];
-    dsc_testfn_eval(fn, x, gd);
-    for (size_t i = 0; i < n; i++) {
-        if (dt == DSC_FLOAT64)
-            ((double *)g)[i] = gd[i];
-        else
-            ((float *)g)[i] = (float)gd[i];
-    }
-}
-
 static void init_params(dsc_dtype dt, void *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -156,7 +173,7 @@ static void init_params(dsc_dtype dt, void *p, size_t n)
 static dsc_optim *make_grouped(const char *spec, size_t n, dsc_dtype dt)
 {
     dsc_optim *o = make_or_fail(spec, n, dt);
-    if (o) {
+    if (o && strncmp(spec, "lbfgs", 5)) { /* L-BFGS has one group only */
         int gi = -1;
         CHECK_OK(dsc_optim_add_group(o, 2, 3, "lr=5e-4", &gi));
         CHECK(gi == 1);
@@ -178,10 +195,8 @@ static void test_checkpoint_roundtrip(void)
             if (!a)
                 continue;
             init_params(dt, pa, N);
-            for (int t = 0; t < K; t++) {
-                grad_rosen(fn, dt, pa, g, N);
-                CHECK_OK(dsc_optim_step(a, pa, g));
-            }
+            for (int t = 0; t < K; t++)
+                CHECK_OK(step_fn(a, fn, dt, pa, g));
             /* Save: copies of every buffer and the step count. */
             const int nb = dsc_optim_num_buffers(a);
             void *saved[8] = {0};
@@ -208,10 +223,8 @@ static void test_checkpoint_roundtrip(void)
             }
             CHECK_OK(dsc_optim_set_steps(b, steps));
             for (int t = 0; t < M; t++) {
-                grad_rosen(fn, dt, pa, g, N);
-                CHECK_OK(dsc_optim_step(a, pa, g));
-                grad_rosen(fn, dt, pb, g, N);
-                CHECK_OK(dsc_optim_step(b, pb, g));
+                CHECK_OK(step_fn(a, fn, dt, pa, g));
+                CHECK_OK(step_fn(b, fn, dt, pb, g));
             }
             const int same = memcmp(pa, pb, N * es) == 0;
             if (!same)
@@ -245,17 +258,17 @@ static void test_float32_matches_float64(void)
         for (int i = 0; i < N; i++)
             p64[i] = p32[i];
         for (int t = 0; t < STEPS; t++) {
-            grad_rosen(fn, DSC_FLOAT64, p64, g64, N);
-            CHECK_OK(dsc_optim_step(a, p64, g64));
-            grad_rosen(fn, DSC_FLOAT32, p32, g32, N);
-            CHECK_OK(dsc_optim_step(b, p32, g32));
+            CHECK_OK(step_fn(a, fn, DSC_FLOAT64, p64, g64));
+            CHECK_OK(step_fn(b, fn, DSC_FLOAT32, p32, g32));
         }
         double worst = 0;
         for (int i = 0; i < N; i++)
             worst = fmax(worst, fabs(p32[i] - p64[i]) / fmax(fabs(p64[i]), 1e-3));
-        if (!(worst < 2e-5))
+        /* L-BFGS runs ~3 inner iterations per step with curvature pairs that amplify rounding. */
+        const double tol = strncmp(all_specs[s], "lbfgs", 5) ? 2e-5 : 1e-3;
+        if (!(worst < tol))
             fprintf(stderr, "float32 vs float64: %s rel err %.3g\n", all_specs[s], worst);
-        CHECK(worst < 2e-5);
+        CHECK(worst < tol);
         dsc_optim_free(a);
         dsc_optim_free(b);
     }
@@ -579,6 +592,15 @@ static void test_spec_errors(void)
     CHECK_OK(dsc_optim_get_hparam(o, 0, "nesterov", &v));
     CHECK(v == 1);
     dsc_optim_free(o);
+    /* L-BFGS: a closure is required, one group only, integer options. */
+    CHECK_OK(dsc_optim_new("lbfgs", 4, DSC_FLOAT64, &o));
+    double p4[4] = {0}, g4[4] = {0};
+    CHECK_STATUS(dsc_optim_step(o, p4, g4), DSC_ERR_INVALID);
+    CHECK(strstr(dsc_last_error(), "closure") != NULL);
+    CHECK_STATUS(dsc_optim_add_group(o, 0, 2, NULL, NULL), DSC_ERR_UNSUPPORTED);
+    dsc_optim_free(o);
+    expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
+    expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];
     CHECK(strstr(dsc_optim_help("rprop", buf, sizeof buf), "eta_plus") != NULL);
     CHECK(strstr(dsc_optim_help(NULL, buf, sizeof buf), "lion") != NULL);
@@ -630,6 +652,8 @@ static void test_threads_bit_identical(void)
     float *p1 = malloc(N * sizeof *p1), *p2 = malloc(N * sizeof *p2), *g = malloc(N * sizeof *g);
     const int saved = dsc_get_num_threads();
     for (int s = 0; s < N_SPECS && p1 && p2 && g; s++) {
+        if (!strncmp(all_specs[s], "lbfgs", 5))
+            continue; /* needs a closure; its vector loops are serial */
         dsc_test_fill(p1, N, 7, -1, 1);
         memcpy(p2, p1, N * sizeof *p1);
         dsc_optim *a = make_or_fail(all_specs[s], N, DSC_FLOAT32), *b = make_or_fail(all_specs[s], N, DSC_FLOAT32);

@@ -87,6 +87,12 @@ CASES = [
     ("rprop_opts", "rprop:lr=1e-3,eta_minus=0.3,eta_plus=1.5,step_min=1e-4,step_max=0.1",
      lambda p: O.Rprop(p, lr=1e-3, etas=(0.3, 1.5), step_sizes=(1e-4, 0.1))),
     ("asgd", "asgd:lr=2e-4", lambda p: O.ASGD(p, lr=2e-4)),
+    ("lbfgs", "lbfgs:max_iter=2", lambda p: O.LBFGS(p, max_iter=2)),
+    ("lbfgs_opts", "lbfgs:lr=0.5,max_iter=5,history_size=2,tolerance_grad=1e-12,tolerance_change=1e-14",
+     lambda p: O.LBFGS(p, lr=0.5, max_iter=5, history_size=2, tolerance_grad=1e-12, tolerance_change=1e-14)),
+    ("lbfgs_wolfe", "lbfgs:line_search_fn=strong_wolfe", lambda p: O.LBFGS(p, line_search_fn="strong_wolfe")),
+    ("lbfgs_wolfe_opts", "lbfgs:max_iter=3,history_size=3,line_search_fn=strong_wolfe,tolerance_change=1e-12",
+     lambda p: O.LBFGS(p, max_iter=3, history_size=3, line_search_fn="strong_wolfe", tolerance_change=1e-12)),
     ("asgd_opts", "asgd:lr=2e-4,lambd=1e-3,alpha=0.5,t0=50,weight_decay=0.01",
      lambda p: O.ASGD(p, lr=2e-4, lambd=1e-3, alpha=0.5, t0=50, weight_decay=0.01)),
 ]
@@ -100,10 +106,13 @@ def run(make, dtype=torch.float64):
     p.requires_grad_(False)
     opt = make([p])
     rows = []
-    for t in range(1, STEPS[-1] + 1):
-        _, g = rosenbrock(p.tolist())
+    def closure():
+        f, g = rosenbrock(p.tolist())
         p.grad = torch.tensor(g, dtype=dtype)
-        opt.step()
+        return f
+
+    for t in range(1, STEPS[-1] + 1):
+        opt.step(closure)  # one step = one step(closure) call (L-BFGS evaluates several times)
         if t in STEPS:
             x = p.tolist()
             f, _ = rosenbrock(x)

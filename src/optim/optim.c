@@ -13,7 +13,7 @@ static const optim_algo *const algos[] = {
     &dsc_optim_algo_adagrad_norm, &dsc_optim_algo_rmsprop, &dsc_optim_algo_adadelta, &dsc_optim_algo_adam,
     &dsc_optim_algo_adamw,    &dsc_optim_algo_adamax,    &dsc_optim_algo_nadam,    &dsc_optim_algo_radam,
     &dsc_optim_algo_rprop,    &dsc_optim_algo_asgd,      &dsc_optim_algo_signum,   &dsc_optim_algo_lion,
-    &dsc_optim_algo_lamb,     &dsc_optim_algo_lars,
+    &dsc_optim_algo_lamb,     &dsc_optim_algo_lars,      &dsc_optim_algo_lbfgs,
 };
 #define N_ALGOS ((int)(sizeof algos / sizeof algos[0]))
 
@@ -26,6 +26,7 @@ struct dsc_optim {
     int materialized;              /* buffers allocated (groups frozen) */
     void *buf[OPT_MAX_STATE];      /* per-coordinate state, NULL when no group uses it */
     double *scal;                  /* ngroups * n_scalars */
+    void *scratch;                 /* algo->scratch_len elements (closure optimizers) */
     int64_t steps;
 };
 
@@ -287,6 +288,7 @@ void dsc_optim_free(dsc_optim *opt)
     for (int i = 0; i < OPT_MAX_STATE; i++)
         free(opt->buf[i]);
     free(opt->scal);
+    free(opt->scratch);
     free(opt);
 }
 
@@ -295,6 +297,8 @@ dsc_status dsc_optim_add_group(dsc_optim *opt, size_t offset, size_t len, const 
     if (!opt)
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_add_group: optimizer is NULL");
     const char *nm = opt->algo->name;
+    if (opt->algo->single_group)
+        return DSC_ERROR(DSC_ERR_UNSUPPORTED, "%s does not support parameter groups (as torch.optim.LBFGS)", nm);
     if (opt->materialized || opt->steps > 0)
         return DSC_ERROR(DSC_ERR_STATE, "%s: parameter groups must be added before the first step or state access", nm);
     if (len == 0 || offset > opt->n || len > opt->n - offset)
@@ -342,6 +346,11 @@ static size_t dtype_size(dsc_dtype t)
     return t == DSC_FLOAT64 ? sizeof(double) : sizeof(float);
 }
 
+static size_t buffer_len(const dsc_optim *o, int i)
+{
+    return o->algo->buf_len ? o->algo->buf_len(o->groups[0].hp, o->n, i) : o->n;
+}
+
 static int buffer_used(const dsc_optim *o, int i)
 {
     if (!o->algo->uses)
@@ -360,10 +369,17 @@ static dsc_status materialize(dsc_optim *o)
     for (int i = 0; i < a->n_state; i++) {
         if (!buffer_used(o, i))
             continue;
-        o->buf[i] = calloc(o->n ? o->n : 1, dtype_size(o->dtype));
+        const size_t len = buffer_len(o, i);
+        o->buf[i] = len <= SIZE_MAX / dtype_size(o->dtype) ? calloc(len ? len : 1, dtype_size(o->dtype)) : NULL;
         if (!o->buf[i])
             return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory for state '%s' (%zu elements)", a->name,
-                             a->state_names[i], o->n);
+                             a->state_names[i], len);
+    }
+    if (a->scratch_len) {
+        const size_t len = a->scratch_len(o->groups[0].hp, o->n);
+        o->scratch = len <= SIZE_MAX / dtype_size(o->dtype) ? calloc(len ? len : 1, dtype_size(o->dtype)) : NULL;
+        if (!o->scratch)
+            return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory for %zu elements of scratch space", a->name, len);
     }
     if (a->n_scalars) {
         o->scal = calloc((size_t)o->ngroups * (size_t)a->n_scalars, sizeof(double));
@@ -397,17 +413,32 @@ static void fill_buffer(void *ctx, int i, double v)
     }
 }
 
+static dsc_status lazy_init(dsc_optim *opt);
+
 dsc_status dsc_optim_step(dsc_optim *opt, void *params, const void *grads)
 {
     if (!opt || (opt->n && (!params || !grads)))
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step: NULL optimizer, params or grads");
+    if (!opt->algo->step[opt->dtype])
+        return DSC_ERROR(DSC_ERR_INVALID, "%s needs a closure: use dsc_optim_step_closure", opt->algo->name);
+    DSC_TRY(lazy_init(opt));
+    const optim_algo *a = opt->algo;
+    const int64_t t = ++opt->steps;
+    for (int g = 0; g < opt->ngroups; g++)
+        a->step[opt->dtype](&opt->groups[g], t, params, grads, opt->buf);
+    return DSC_OK;
+}
+
+/* Allocates the state and, before the first step, initializes it from the groups' options. */
+static dsc_status lazy_init(dsc_optim *opt)
+{
     DSC_TRY(materialize(opt));
     const optim_algo *a = opt->algo;
     if (opt->steps == 0) {
         /* Lazy state initialization from the groups' options now, as torch does. */
         for (int i = 0; i < OPT_MAX_STATE; i++)
             if (opt->buf[i])
-                memset(opt->buf[i], 0, opt->n * dtype_size(opt->dtype));
+                memset(opt->buf[i], 0, buffer_len(opt, i) * dtype_size(opt->dtype));
         if (opt->scal)
             memset(opt->scal, 0, (size_t)opt->ngroups * (size_t)a->n_scalars * sizeof(double));
         for (int g = 0; g < opt->ngroups; g++)
@@ -416,9 +447,6 @@ dsc_status dsc_optim_step(dsc_optim *opt, void *params, const void *grads)
                 a->init(&opt->groups[g], fill_buffer, &c);
             }
     }
-    const int64_t t = ++opt->steps;
-    for (int g = 0; g < opt->ngroups; g++)
-        a->step[opt->dtype](&opt->groups[g], t, params, grads, opt->buf);
     return DSC_OK;
 }
 
@@ -427,6 +455,18 @@ dsc_status dsc_optim_step_closure(dsc_optim *opt, void *params, void *grads, dsc
 {
     if (!opt || !closure)
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step_closure: NULL optimizer or closure");
+    if (opt->n && (!params || !grads))
+        return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step_closure: NULL params or grads");
+    if (opt->algo->closure_step[opt->dtype]) {
+        DSC_TRY(lazy_init(opt));
+        double f = NAN;
+        const optim_closure_args args = {&opt->groups[0], ++opt->steps, opt->n, params, grads, opt->buf,
+                                         opt->scratch, closure, ctx, &f};
+        const dsc_status s = opt->algo->closure_step[opt->dtype](&args);
+        if (loss)
+            *loss = f;
+        return s;
+    }
     const double f = closure(ctx, params, grads);
     if (loss)
         *loss = f;
@@ -455,7 +495,7 @@ dsc_status dsc_optim_buffer_at(dsc_optim *opt, int i, dsc_optim_buffer *out)
         if (k++ == i) {
             out->name = opt->algo->state_names[s];
             out->dtype = opt->dtype;
-            out->len = opt->n;
+            out->len = buffer_len(opt, s);
             out->data = opt->buf[s];
             return DSC_OK;
         }

@@ -12,8 +12,7 @@
 #include "descent/optim.h"
 
 #define OPT_MAX_KEYS 16
-#define OPT_MAX_STATE 4
-#define OPT_MAX_SCALARS 4
+#define OPT_MAX_STATE 6
 
 typedef enum optim_key_kind { KEY_REAL = 0, KEY_BOOL, KEY_ENUM } optim_key_kind;
 
@@ -43,6 +42,20 @@ typedef struct optim_group {
  * group's options do not use it. Kernels also update g->scal. */
 typedef void (*optim_kernel)(const optim_group *g, int64_t t, void *p, const void *grad, void *const *st);
 
+/* Arguments of a closure step (optimizers that evaluate the loss several times per step). */
+typedef struct optim_closure_args {
+    const optim_group *g; /* the only group */
+    int64_t t;            /* step number (1 for the first step) */
+    size_t n;
+    void *p, *grad;       /* params; the caller's gradient buffer that the closure writes */
+    void *const *st;      /* state buffers */
+    void *scratch;        /* algo->scratch_len elements of the dtype */
+    dsc_closure closure;
+    void *ctx;
+    double *loss;         /* out: the loss at the starting point */
+} optim_closure_args;
+typedef dsc_status (*optim_closure_kernel)(const optim_closure_args *a);
+
 typedef struct optim_algo {
     const char *name;
     const char *summary;
@@ -59,6 +72,12 @@ typedef struct optim_algo {
     /* Checks between options (e.g. nesterov needs momentum); NULL if none. */
     dsc_status (*check)(const double *hp);
     optim_kernel step[2]; /* [DSC_FLOAT32], [DSC_FLOAT64] */
+    /* Optional, for optimizers that need a closure (then step is NULL): */
+    optim_closure_kernel closure_step[2];
+    /* Length of buffer i (NULL: n for every buffer) and of the scratch space (NULL: none). */
+    size_t (*buf_len)(const double *hp, size_t n, int i);
+    size_t (*scratch_len)(const double *hp, size_t n);
+    int single_group; /* 1: parameter groups are refused (as torch's LBFGS) */
 } optim_algo;
 
 extern const optim_algo dsc_optim_algo_sgd, dsc_optim_algo_heavyball, dsc_optim_algo_nag, dsc_optim_algo_signum,
@@ -66,6 +85,7 @@ extern const optim_algo dsc_optim_algo_sgd, dsc_optim_algo_heavyball, dsc_optim_
 extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc_optim_algo_rmsprop,
     dsc_optim_algo_adadelta, dsc_optim_algo_adam, dsc_optim_algo_adamw, dsc_optim_algo_adamax, dsc_optim_algo_nadam,
     dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
+extern const optim_algo dsc_optim_algo_lbfgs;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL

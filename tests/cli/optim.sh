@@ -14,7 +14,8 @@ has() { # description, text, pattern
 }
 
 # Bit-identical to torch's float64 trajectories (the fixtures are printed with %.17g too).
-for c in adam:adam:lr=0.01 sgd_nesterov:sgd:lr=2e-4,momentum=0.9,nesterov=1 rprop:rprop; do
+for c in adam:adam:lr=0.01 sgd_nesterov:sgd:lr=2e-4,momentum=0.9,nesterov=1 rprop:rprop \
+         lbfgs_wolfe_opts:lbfgs:max_iter=3,history_size=3,line_search_fn=strong_wolfe,tolerance_change=1e-12; do
     name=${c%%:*}; spec=${c#*:}
     out=$("$bin" optim --opt "$spec" --fn rosenbrock --x0 1.5,1.5 --steps 1000 --print-steps 1,2,3,10,100,1000); rc=$?
     check "$name exit code" "$rc" 0
