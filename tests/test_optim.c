@@ -598,7 +598,15 @@ static void test_spec_errors(void)
     CHECK_STATUS(dsc_optim_step(o, p4, g4), DSC_ERR_INVALID);
     CHECK(strstr(dsc_last_error(), "closure") != NULL);
     CHECK_STATUS(dsc_optim_add_group(o, 0, 2, NULL, NULL), DSC_ERR_UNSUPPORTED);
+    CHECK_OK(dsc_optim_set_hparam(o, 0, "history_size", 7)); /* before the state exists: fine */
+    CHECK(dsc_optim_num_buffers(o) == 6);
+    dsc_optim_buffer b;
+    CHECK_OK(dsc_optim_buffer_at(o, 2, &b));
+    CHECK(!strcmp(b.name, "old_dirs") && b.len == 28);
+    CHECK_STATUS(dsc_optim_set_hparam(o, 0, "history_size", 5), DSC_ERR_STATE);
+    CHECK_OK(dsc_optim_set_hparam(o, 0, "max_iter", 5));
     dsc_optim_free(o);
+    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "lbfgs") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
     expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
     expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];

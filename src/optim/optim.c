@@ -8,13 +8,16 @@
 #include "descent/spec.h"
 #include "optim/optim_internal.h"
 
-static const optim_algo *const algos[] = {
-    &dsc_optim_algo_sgd,      &dsc_optim_algo_heavyball, &dsc_optim_algo_nag,      &dsc_optim_algo_adagrad,
-    &dsc_optim_algo_adagrad_norm, &dsc_optim_algo_rmsprop, &dsc_optim_algo_adadelta, &dsc_optim_algo_adam,
-    &dsc_optim_algo_adamw,    &dsc_optim_algo_adamax,    &dsc_optim_algo_nadam,    &dsc_optim_algo_radam,
-    &dsc_optim_algo_rprop,    &dsc_optim_algo_asgd,      &dsc_optim_algo_signum,   &dsc_optim_algo_lion,
-    &dsc_optim_algo_lamb,     &dsc_optim_algo_lars,      &dsc_optim_algo_lbfgs,
-};
+/* The optimizers, in the order of dsc_optim_names(): X(name) with the table
+ * dsc_optim_algo_<name>. */
+#define OPTIM_LIST(X)                                                                                     \
+    X(sgd) X(heavyball) X(nag) X(adagrad) X(adagrad_norm) X(rmsprop) X(adadelta) X(adam) X(adamw) X(adamax) \
+        X(nadam) X(radam) X(rprop) X(asgd) X(signum) X(lion) X(lamb) X(lars) X(lbfgs)
+#define OPTIM_PTR(nm) &dsc_optim_algo_##nm,
+#define OPTIM_STR(nm) ", " #nm
+static const optim_algo *const algos[] = {OPTIM_LIST(OPTIM_PTR)};
+/* A literal, so that no thread ever writes it ("+ 2" skips the leading ", "). */
+static const char algo_names[] = OPTIM_LIST(OPTIM_STR);
 #define N_ALGOS ((int)(sizeof algos / sizeof algos[0]))
 
 struct dsc_optim {
@@ -94,13 +97,7 @@ static const optim_algo *find_algo(const char *name)
 
 const char *dsc_optim_names(void)
 {
-    static char names[512];
-    if (!names[0]) {
-        size_t len = 0;
-        for (int i = 0; i < N_ALGOS && len < sizeof names; i++)
-            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", algos[i]->name);
-    }
-    return names;
+    return algo_names + 2;
 }
 
 static int key_index(const optim_algo *a, const char *key)
@@ -564,6 +561,15 @@ dsc_status dsc_optim_set_hparam(dsc_optim *opt, int group, const char *key, doub
             return DSC_ERROR(DSC_ERR_RANGE, "%s: option '%s' takes an index in [0, %d)", a->name, key, nc);
     }
     DSC_TRY(check_range(a, hp));
+    if (opt->materialized && (a->buf_len || a->scratch_len)) {
+        int same = !a->scratch_len || a->scratch_len(hp, opt->n) == a->scratch_len(opt->groups[group].hp, opt->n);
+        for (int i = 0; i < a->n_state && same && a->buf_len; i++)
+            same = a->buf_len(hp, opt->n, i) == a->buf_len(opt->groups[group].hp, opt->n, i);
+        if (!same)
+            return DSC_ERROR(DSC_ERR_STATE, "%s: '%s' sets the size of the state; it cannot change after the first "
+                                            "step",
+                             a->name, key);
+    }
     if (opt->materialized && a->uses)
         for (int i = 0; i < a->n_state; i++)
             if (!opt->buf[i] && a->uses(hp, i))
