@@ -779,8 +779,50 @@ static void test_reddi_adam_counterexample(void)
     CHECK(ams < -0.99);
 }
 
+/* The texts' "momentum does not beat the noise floor" (catalog-001-004 §1.5, catalog-000 A20):
+ * on f = x^2/2 with gradient noise sigma*xi, the stationary variance of momentum SGD (lr eta,
+ * momentum beta) equals, to first order in eta, that of SGD with lr eta/(1 - beta). Exact values:
+ * SGD (AR(1), a = step): a sigma^2/(2 - a); heavy ball x+ = (1+beta-eta)x - beta x- - eta sigma xi
+ * (AR(2)): (1 - p2) eta^2 sigma^2 / ((1 + p2)((1 - p2)^2 - p1^2)), p1 = 1 + beta - eta, p2 = -beta. */
+static double noise_floor(const char *spec, uint64_t seed, long steps)
+{
+    dsc_optim *o = make_or_fail(spec, 1, DSC_FLOAT64);
+    dsc_rng r = dsc_rng_seed(seed);
+    double x = 0, g, sum = 0, sum2 = 0;
+    long count = 0;
+    for (long t = 0; o && t < steps; t++) {
+        g = x + dsc_rng_normal(&r);
+        dsc_optim_step(o, &x, &g);
+        if (t >= steps / 10) { /* burn-in */
+            sum += x;
+            sum2 += x * x;
+            count++;
+        }
+    }
+    dsc_optim_free(o);
+    const double mean = sum / (double)count;
+    return sum2 / (double)count - mean * mean;
+}
+
+static void test_momentum_noise_floor(void)
+{
+    const double eta = 0.01, beta = 0.9, a = eta / (1 - beta);
+    const double v_sgd = a / (2 - a);
+    const double p1 = 1 + beta - eta, p2 = -beta;
+    const double v_hb = (1 - p2) * eta * eta / ((1 + p2) * ((1 - p2) * (1 - p2) - p1 * p1));
+    const double e_sgd = noise_floor("sgd:lr=0.1", 11, 400000), e_hb = noise_floor("sgd:lr=0.01,momentum=0.9", 12, 400000);
+    if (getenv("DSC_TEST_VERBOSE"))
+        printf("  noise floor: SGD(eta/(1-beta)) %.5f (exact %.5f), momentum SGD %.5f (exact %.5f)\n", e_sgd, v_sgd,
+               e_hb, v_hb);
+    CHECK_REL(e_sgd, v_sgd, 0.05, 0);
+    CHECK_REL(e_hb, v_hb, 0.05, 0);
+    CHECK_REL(v_hb, v_sgd, 0.06, 0); /* first-order equality (they differ by O(eta)) */
+    /* and plain SGD at step eta has a 10x lower floor: momentum only rescales the step. */
+    CHECK_REL(noise_floor("sgd:lr=0.01", 13, 400000), eta / (2 - eta), 0.05, 0);
+}
+
 DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_torch_fixtures_float32), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
               TEST(test_testfns), TEST(test_eps_variants), TEST(test_lessard_heavy_ball_cycle),
-              TEST(test_reddi_adam_counterexample))
+              TEST(test_reddi_adam_counterexample), TEST(test_momentum_noise_floor))
