@@ -112,6 +112,23 @@ static void test_per_example_equals_alone(void)
     dsc_graph_free(m.g);
 }
 
+static void test_per_example_with_checkpointing(void)
+{
+    net a = build_cnn(B, 0, 0), b = build_cnn(B, -1, 0);
+    size_t P;
+    dsc_graph_params(a.g, &P);
+    float *p1 = malloc(B * P * sizeof(float)), *p2 = malloc(B * P * sizeof(float));
+    set_data(&a, B, 0);
+    set_data(&b, B, 0);
+    CHECK_OK(dsc_graph_per_example_grads(a.g, p1));
+    CHECK_OK(dsc_graph_per_example_grads(b.g, p2));
+    CHECK(memcmp(p1, p2, B * P * sizeof(float)) == 0);
+    free(p1);
+    free(p2);
+    dsc_graph_free(a.g);
+    dsc_graph_free(b.g);
+}
+
 static void test_checkpoint_bit_identical_cnn(void)
 {
     net a = build_cnn(B, 0, 1), b = build_cnn(B, -1, 1);
@@ -232,5 +249,6 @@ static void test_input_gradient(void)
     dsc_graph_free(g);
 }
 
-DSC_TEST_MAIN("engine_models", TEST(test_per_example_equals_alone), TEST(test_checkpoint_bit_identical_cnn),
+DSC_TEST_MAIN("engine_models", TEST(test_per_example_equals_alone), TEST(test_per_example_with_checkpointing),
+              TEST(test_checkpoint_bit_identical_cnn),
               TEST(test_threads_bit_identical), TEST(test_whole_network_gradcheck), TEST(test_input_gradient))

@@ -135,6 +135,7 @@ struct dsc_graph {
     int64_t scratch_capacity;
     void *tangent_arena;
 
+    float *pe_out; /* during dsc_graph_per_example_grads: [batch][n_params] output */
     int checkpoint_segments; /* requested: 0 off, -1 auto */
     int n_segments;
 

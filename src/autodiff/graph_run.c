@@ -213,6 +213,15 @@ static void node_backward(dsc_graph *g, dsc_node *n, int with_tangents)
     if (n->kind != DSC_NODE_OP || !n->requires_grad || is_alias(n) || !n->op->vjp)
         return;
     n->op->vjp(g, n);
+    if (g->pe_out) {
+        /* Per-example parameter gradients, taken while n's cotangent and its inputs' values
+         * are valid (with checkpointing they are overwritten by later segments). */
+        for (int j = 0; j < n->n_in; j++) {
+            dsc_node *x = dsc_in(g, n, j);
+            if (x->kind == DSC_NODE_PARAM)
+                n->op->per_example(g, n, j, g->pe_out + x->flat_offset, g->n_params);
+        }
+    }
     if (with_tangents) {
         swap_grad_buffers(g, n);
         n->op->vjp(g, n);
@@ -418,20 +427,12 @@ dsc_status dsc_graph_per_example_grads(dsc_graph *g, float *out)
         if (g->nodes[i].kind == DSC_NODE_PARAM)
             g->nodes[i].grad = NULL;
     zero_grads(g, 0, 0);
-    run_backward(g, 0);
     size_t P = g->n_params;
     int64_t B = g->batch;
     memset(out, 0, (size_t)B * P * sizeof(float));
-    for (int i = 0; i < g->n_nodes; i++) {
-        dsc_node *n = &g->nodes[i];
-        if (n->kind != DSC_NODE_OP || !n->grad)
-            continue;
-        for (int j = 0; j < n->n_in; j++) {
-            dsc_node *x = dsc_in(g, n, j);
-            if (x->kind == DSC_NODE_PARAM)
-                n->op->per_example(g, n, j, out + x->flat_offset, P);
-        }
-    }
+    g->pe_out = out;
+    run_backward(g, 0);
+    g->pe_out = NULL;
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].kind == DSC_NODE_PARAM)
             g->nodes[i].grad = g->grads + g->nodes[i].flat_offset;
