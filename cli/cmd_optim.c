@@ -1,6 +1,7 @@
 /* descent optim: run an optimizer in float64 on a test function and print the trajectory. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@ static void optim_usage(FILE *f)
 {
     fprintf(f,
             "usage: descent optim --opt SPEC --fn FUNCTION [--x0 X1,X2,...] [--steps N]\n"
-            "                     [--print-steps S1,S2,...] [--float32]\n\n"
+            "                     [--print-steps S1,S2,...] [--float32] [--plot out.png]\n\n"
             "Runs an optimizer on a test function (float64 unless --float32) and prints one line per\n"
             "printed step: the step, every coordinate, then f, separated by spaces (%%.17g).\n"
             "Step 0 is the starting point. One step is one step(closure) call, as in torch\n"
@@ -25,6 +26,8 @@ static void optim_usage(FILE *f)
             "  --steps N           number of steps (default: the largest printed step, or 100)\n"
             "  --print-steps LIST  steps to print (default: every step)\n"
             "  --float32           run the optimizer's float32 path (the function stays float64)\n"
+            "  --plot FILE.png     draw the path over log-scaled contours of the function (2-D only;\n"
+            "                      start: white square, end: red square, known minimum: white cross)\n"
             "  --help-opt [NAME]   options of one optimizer (or of all)\n"
             "  -h, --help          this help\n\n"
             "functions: %s\n"
@@ -77,6 +80,216 @@ static double cli_closure(void *ctx, const void *params, void *grads)
     return f;
 }
 
+/* ---- --plot: the path over the function's contours, as a PNG -------------------------------
+ * The PNG's zlib stream uses stored (uncompressed) deflate blocks, so no library is needed. */
+#define PLOT_W 480
+#define PLOT_H 480
+#define PLOT_MAX_POINTS 100000
+
+static uint32_t png_crc(const unsigned char *buf, size_t n, uint32_t c)
+{
+    static uint32_t table[256];
+    static int ready;
+    if (!ready) { /* single-threaded CLI */
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t v = i;
+            for (int k = 0; k < 8; k++)
+                v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
+            table[i] = v;
+        }
+        ready = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        c = table[(c ^ buf[i]) & 0xff] ^ (c >> 8);
+    return c;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+    p[3] = (unsigned char)v;
+}
+
+static int png_chunk(FILE *f, const char *type, const unsigned char *data, size_t n)
+{
+    unsigned char hdr[8];
+    put32(hdr, (uint32_t)n);
+    memcpy(hdr + 4, type, 4);
+    uint32_t crc = png_crc(hdr + 4, 4, 0xffffffffu);
+    crc = png_crc(data, n, crc) ^ 0xffffffffu;
+    unsigned char tail[4];
+    put32(tail, crc);
+    return fwrite(hdr, 1, 8, f) == 8 && (n == 0 || fwrite(data, 1, n, f) == n) && fwrite(tail, 1, 4, f) == 4;
+}
+
+/* rgb: h rows of w RGB pixels. Returns 0 on success. */
+static int write_png(const char *path, const unsigned char *rgb, int w, int h)
+{
+    const size_t row = 1 + 3 * (size_t)w, raw_n = row * (size_t)h;
+    const size_t nblocks = (raw_n + 65534) / 65535, z_n = 2 + raw_n + 5 * nblocks + 4;
+    unsigned char *raw = malloc(raw_n), *z = malloc(z_n);
+    FILE *f = raw && z ? fopen(path, "wb") : NULL;
+    int ok = f != NULL;
+    if (ok) {
+        for (int y = 0; y < h; y++) {
+            raw[(size_t)y * row] = 0; /* filter: none */
+            memcpy(raw + (size_t)y * row + 1, rgb + (size_t)y * 3 * (size_t)w, 3 * (size_t)w);
+        }
+        size_t o = 0;
+        z[o++] = 0x78, z[o++] = 0x01; /* zlib header: deflate, 32K window, no dictionary */
+        uint32_t a = 1, b = 0;         /* Adler-32 */
+        for (size_t done = 0; done < raw_n;) {
+            const size_t len = raw_n - done < 65535 ? raw_n - done : 65535;
+            z[o++] = done + len == raw_n; /* BFINAL, BTYPE = 00 (stored) */
+            z[o++] = (unsigned char)len, z[o++] = (unsigned char)(len >> 8);
+            z[o++] = (unsigned char)~len, z[o++] = (unsigned char)(~len >> 8);
+            memcpy(z + o, raw + done, len);
+            for (size_t i = 0; i < len; i++) {
+                a = (a + raw[done + i]) % 65521;
+                b = (b + a) % 65521;
+            }
+            o += len;
+            done += len;
+        }
+        put32(z + o, (b << 16) | a);
+        o += 4;
+        unsigned char ihdr[13];
+        put32(ihdr, (uint32_t)w);
+        put32(ihdr + 4, (uint32_t)h);
+        ihdr[8] = 8, ihdr[9] = 2, ihdr[10] = 0, ihdr[11] = 0, ihdr[12] = 0; /* 8-bit RGB */
+        static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+        ok = fwrite(sig, 1, 8, f) == 8 && png_chunk(f, "IHDR", ihdr, 13) && png_chunk(f, "IDAT", z, o) &&
+             png_chunk(f, "IEND", NULL, 0);
+        ok = fclose(f) == 0 && ok;
+    }
+    free(raw);
+    free(z);
+    return ok ? 0 : -1;
+}
+
+static void plot_px(unsigned char *rgb, int x, int y, const unsigned char c[3])
+{
+    if (x >= 0 && x < PLOT_W && y >= 0 && y < PLOT_H)
+        memcpy(rgb + 3 * ((size_t)y * PLOT_W + (size_t)x), c, 3);
+}
+
+static void plot_square(unsigned char *rgb, int cx, int cy, int r, const unsigned char fill[3])
+{
+    static const unsigned char black[3] = {0, 0, 0};
+    for (int y = -r - 1; y <= r + 1; y++)
+        for (int x = -r - 1; x <= r + 1; x++)
+            plot_px(rgb, cx + x, cy + y, abs(x) > r || abs(y) > r ? black : fill);
+}
+
+/* Viridis-like colormap, t in [0, 1]. */
+static void colormap(double t, unsigned char out[3])
+{
+    static const double stops[5][3] = {{68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    const double u = t * 4;
+    int k = (int)u;
+    if (k > 3)
+        k = 3;
+    const double r = u - k;
+    for (int c = 0; c < 3; c++)
+        out[c] = (unsigned char)(stops[k][c] + r * (stops[k + 1][c] - stops[k][c]) + 0.5);
+}
+
+/* Draws the 2-D path pts (np points) over log-scaled contours of fn into a PNG. */
+static int plot_path(const char *path, const dsc_testfn *fn, const double *pts, long np)
+{
+    double lo[2] = {HUGE_VAL, HUGE_VAL}, hi[2] = {-HUGE_VAL, -HUGE_VAL}, xm[2];
+    dsc_testfn_min(fn, xm);
+    for (long k = 0; k <= np; k++) {
+        const double *p = k < np ? pts + 2 * k : xm; /* the path and the known minimum */
+        if (!isfinite(p[0]) || !isfinite(p[1]))
+            continue;
+        for (int c = 0; c < 2; c++) {
+            lo[c] = fmin(lo[c], p[c]);
+            hi[c] = fmax(hi[c], p[c]);
+        }
+    }
+    for (int c = 0; c < 2; c++) {
+        if (!(lo[c] <= hi[c]))
+            lo[c] = -1, hi[c] = 1;
+        const double span = hi[c] - lo[c] > 1e-12 ? hi[c] - lo[c] : 1;
+        lo[c] -= 0.08 * span;
+        hi[c] += 0.08 * span;
+    }
+    double *v = malloc((size_t)PLOT_W * PLOT_H * sizeof *v);
+    unsigned char *rgb = malloc((size_t)PLOT_W * PLOT_H * 3);
+    if (!v || !rgb) {
+        free(v);
+        free(rgb);
+        return -1;
+    }
+    double vmin = HUGE_VAL, vmax = -HUGE_VAL;
+    for (int y = 0; y < PLOT_H; y++)
+        for (int x = 0; x < PLOT_W; x++) {
+            const double q[2] = {lo[0] + (x + 0.5) * (hi[0] - lo[0]) / PLOT_W,
+                                 hi[1] - (y + 0.5) * (hi[1] - lo[1]) / PLOT_H};
+            const double f = dsc_testfn_eval(fn, q, NULL);
+            v[(size_t)y * PLOT_W + (size_t)x] = f;
+            if (isfinite(f)) {
+                vmin = fmin(vmin, f);
+                vmax = fmax(vmax, f);
+            }
+        }
+    /* Log scale above the grid's minimum; 16 contour levels. */
+    const double floor_ = 1e-6 * (vmax - vmin) + 1e-300, llo = log(floor_), lhi = log(vmax - vmin + floor_);
+    for (size_t i = 0; i < (size_t)PLOT_W * PLOT_H; i++)
+        v[i] = isfinite(v[i]) ? (log(v[i] - vmin + floor_) - llo) / (lhi - llo > 0 ? lhi - llo : 1) : 1;
+    for (int y = 0; y < PLOT_H; y++)
+        for (int x = 0; x < PLOT_W; x++) {
+            const size_t i = (size_t)y * PLOT_W + (size_t)x;
+            unsigned char c[3];
+            colormap(v[i], c);
+            const int lev = (int)(v[i] * 16);
+            const int edge = (x + 1 < PLOT_W && (int)(v[i + 1] * 16) != lev) ||
+                             (y + 1 < PLOT_H && (int)(v[i + PLOT_W] * 16) != lev);
+            for (int k = 0; k < 3; k++)
+                rgb[3 * i + (size_t)k] = edge ? (unsigned char)(c[k] * 0.55) : c[k];
+        }
+    /* The path: red segments (2 px), start white, end black-bordered red, minimum white cross. */
+    static const unsigned char red[3] = {230, 30, 30}, white[3] = {255, 255, 255};
+    double px = 0, py = 0;
+    int have = 0;
+    for (long k = 0; k < np; k++) {
+        if (!isfinite(pts[2 * k]) || !isfinite(pts[2 * k + 1])) {
+            have = 0;
+            continue;
+        }
+        const double nx = (pts[2 * k] - lo[0]) / (hi[0] - lo[0]) * PLOT_W,
+                     ny = (hi[1] - pts[2 * k + 1]) / (hi[1] - lo[1]) * PLOT_H;
+        if (have) {
+            const double len = fmax(fabs(nx - px), fabs(ny - py));
+            const int n = len < 4 * PLOT_W ? (int)len + 1 : 4 * PLOT_W;
+            for (int j = 0; j <= n; j++) {
+                const int sx = (int)(px + (nx - px) * j / n), sy = (int)(py + (ny - py) * j / n);
+                plot_px(rgb, sx, sy, red);
+                plot_px(rgb, sx + 1, sy, red);
+                plot_px(rgb, sx, sy + 1, red);
+            }
+        }
+        px = nx, py = ny, have = 1;
+    }
+    const int mx = (int)((xm[0] - lo[0]) / (hi[0] - lo[0]) * PLOT_W), my = (int)((hi[1] - xm[1]) / (hi[1] - lo[1]) * PLOT_H);
+    for (int j = -6; j <= 6; j++) {
+        plot_px(rgb, mx + j, my, white);
+        plot_px(rgb, mx, my + j, white);
+    }
+    if (np > 0 && isfinite(pts[0]) && isfinite(pts[1]))
+        plot_square(rgb, (int)((pts[0] - lo[0]) / (hi[0] - lo[0]) * PLOT_W),
+                    (int)((hi[1] - pts[1]) / (hi[1] - lo[1]) * PLOT_H), 3, white);
+    if (np > 1 && isfinite(pts[2 * np - 2]) && isfinite(pts[2 * np - 1]))
+        plot_square(rgb, (int)((pts[2 * np - 2] - lo[0]) / (hi[0] - lo[0]) * PLOT_W),
+                    (int)((hi[1] - pts[2 * np - 1]) / (hi[1] - lo[1]) * PLOT_H), 3, red);
+    const int rc = write_png(path, rgb, PLOT_W, PLOT_H);
+    free(v);
+    free(rgb);
+    return rc;
+}
+
 static int bad(const char *msg, const char *arg)
 {
     fprintf(stderr, "descent optim: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
@@ -86,7 +299,7 @@ static int bad(const char *msg, const char *arg)
 
 int cmd_optim(int argc, char **argv)
 {
-    const char *opt_spec = NULL, *fn_spec = NULL, *x0_text = NULL, *print_text = NULL;
+    const char *opt_spec = NULL, *fn_spec = NULL, *x0_text = NULL, *print_text = NULL, *plot = NULL;
     long steps = -1;
     int f32 = 0;
     for (int i = 1; i < argc; i++) {
@@ -124,6 +337,8 @@ int cmd_optim(int argc, char **argv)
             x0_text = v;
         else if (!strcmp(a, "--print-steps"))
             print_text = v;
+        else if (!strcmp(a, "--plot"))
+            plot = v;
         else if (!strcmp(a, "--steps")) {
             char *end;
             errno = 0;
@@ -145,7 +360,14 @@ int cmd_optim(int argc, char **argv)
         return 2;
     }
     const size_t d = dsc_testfn_dim(fn);
+    if (plot && d != 2) {
+        fprintf(stderr, "descent optim: --plot needs a 2-D function; %s has %zu coordinates\n", fn_spec, d);
+        dsc_testfn_free(fn);
+        return 2;
+    }
     int rc = 2;
+    double *pts = NULL;
+    long n_pts = 0, stride = 1;
     double *x = calloc(d, sizeof *x), *g = calloc(d, sizeof *g), *x0 = calloc(d, sizeof *x0);
     float *xf = calloc(d, sizeof *xf), *gf = calloc(d, sizeof *gf);
     long n_print = 0, max_print = 4096;
@@ -193,6 +415,15 @@ int cmd_optim(int argc, char **argv)
         fprintf(stderr, "descent optim: %s\n", dsc_last_error());
         goto done;
     }
+    if (plot) {
+        stride = steps / PLOT_MAX_POINTS + 1;
+        pts = malloc(2 * (size_t)(steps / stride + 2) * sizeof *pts);
+        if (!pts) {
+            fprintf(stderr, "descent optim: out of memory\n");
+            rc = 1;
+            goto done;
+        }
+    }
     rc = 0;
     double *xs = calloc(d, sizeof *xs), *gs = calloc(d, sizeof *gs);
     optim_cli_ctx cctx = {fn, f32, xs, gs, d};
@@ -221,6 +452,11 @@ int cmd_optim(int argc, char **argv)
             for (size_t i = 0; i < d; i++)
                 x[i] = xf[i] = (float)x[i];
         }
+        if (pts && (t % stride == 0 || t == steps)) {
+            pts[2 * n_pts] = x[0];
+            pts[2 * n_pts + 1] = x[1];
+            n_pts++;
+        }
         int show = !print_text && t > 0;
         for (long k = 0; k < n_print && !show; k++)
             show = print[k] == (double)t;
@@ -233,7 +469,12 @@ int cmd_optim(int argc, char **argv)
     }
     free(xs);
     free(gs);
+    if (pts && plot_path(plot, fn, pts, n_pts) != 0) {
+        fprintf(stderr, "descent optim: cannot write the plot '%s'\n", plot);
+        rc = 1;
+    }
 done:
+    free(pts);
     dsc_optim_free(opt);
     dsc_testfn_free(fn);
     free(x);

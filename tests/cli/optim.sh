@@ -37,6 +37,34 @@ out=$("$bin" optim --opt lion:lr=0.01 --fn booth --x0 0,0 --steps 2000 --float32
 check "float32 exit code" "$rc" 0
 has "float32 lion on booth near (1, 3)" "$out" "^2000 [01]\.[90]"
 
+# --plot: a valid PNG (chunk CRCs, zlib stream, size) with the red path drawn on it.
+tmp=$(mktemp -d)
+out=$("$bin" optim --opt adam:lr=0.05 --fn rosenbrock --x0 -1.5,2 --steps 500 --print-steps 500 --plot "$tmp/path.png"); rc=$?
+check "plot exit code" "$rc" 0
+check "plot PNG signature" "$(head -c 8 "$tmp/path.png" | od -An -tx1 | tr -d ' \n')" "89504e470d0a1a0a"
+if command -v python3 > /dev/null; then
+    got=$(python3 - "$tmp/path.png" <<'PY'
+import struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+pos, chunks, idat = 8, [], b""
+while pos < len(b):
+    n, = struct.unpack(">I", b[pos:pos + 4]); t = b[pos + 4:pos + 8]; data = b[pos + 8:pos + 8 + n]
+    assert struct.unpack(">I", b[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(t + data), "bad CRC"
+    chunks.append(t); idat += data if t == b"IDAT" else b""; pos += 12 + n
+w, h = struct.unpack(">II", b[16:24])
+raw = zlib.decompress(idat)
+assert len(raw) == h * (1 + 3 * w)
+red = sum(1 for y in range(h) for x in range(w) if raw[y * (1 + 3 * w) + 1 + 3 * x:y * (1 + 3 * w) + 4 + 3 * x] == bytes([230, 30, 30]))
+print(w, h, [c.decode() for c in chunks], red > 200)
+PY
+)
+    check "plot PNG decodes, path drawn" "$got" "480 480 ['IHDR', 'IDAT', 'IEND'] True"
+fi
+err=$("$bin" optim --opt sgd --fn rosenbrock:d=3 --plot "$tmp/x.png" 2>&1 >/dev/null); rc=$?
+check "plot of a 3-D function exit code" "$rc" 2
+has "plot of a 3-D function message" "$err" "--plot needs a 2-D function"
+rm -rf "$tmp"
+
 out=$("$bin" optim --help); rc=$?
 check "help exit code" "$rc" 0
 has "help usage" "$out" "usage: descent optim --opt SPEC --fn FUNCTION"
