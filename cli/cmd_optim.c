@@ -15,7 +15,8 @@ static void optim_usage(FILE *f)
             "                     [--print-steps S1,S2,...] [--float32] [--plot out.png]\n\n"
             "Runs an optimizer on a test function (float64 unless --float32) and prints one line per\n"
             "printed step: the step, every coordinate, then f, separated by spaces (%%.17g).\n"
-            "Step 0 is the starting point. One step is one step(closure) call, as in torch\n"
+            "Step 0 is the starting point; f of an online function (reddi) is its period average.\n"
+            "One step is one step(closure) call, as in torch\n"
             "(L-BFGS evaluates the function several times per step).\n\n"
             "options:\n"
             "  --opt SPEC          optimizer spec, e.g. 'adam:lr=0.01,amsgrad=1', 'sgd:lr=1e-3,momentum=0.9'\n"
@@ -65,16 +66,17 @@ typedef struct optim_cli_ctx {
     int f32;
     double *x, *g;
     size_t d;
+    int64_t t; /* the step being taken (online functions) */
 } optim_cli_ctx;
 
 static double cli_closure(void *ctx, const void *params, void *grads)
 {
     optim_cli_ctx *c = ctx;
     if (!c->f32)
-        return dsc_testfn_eval(c->fn, params, grads);
+        return dsc_testfn_eval_at(c->fn, c->t, params, grads);
     for (size_t i = 0; i < c->d; i++)
         c->x[i] = ((const float *)params)[i];
-    const double f = dsc_testfn_eval(c->fn, c->x, c->g);
+    const double f = dsc_testfn_eval_at(c->fn, c->t, c->x, c->g);
     for (size_t i = 0; i < c->d; i++)
         ((float *)grads)[i] = (float)c->g[i];
     return f;
@@ -426,7 +428,7 @@ int cmd_optim(int argc, char **argv)
     }
     rc = 0;
     double *xs = calloc(d, sizeof *xs), *gs = calloc(d, sizeof *gs);
-    optim_cli_ctx cctx = {fn, f32, xs, gs, d};
+    optim_cli_ctx cctx = {fn, f32, xs, gs, d, 0};
     if (!xs || !gs) {
         fprintf(stderr, "descent optim: out of memory\n");
         rc = 1;
@@ -436,12 +438,17 @@ int cmd_optim(int argc, char **argv)
         if (t > 0) {
             /* One step = one step(closure) call, as torch (L-BFGS evaluates several times). */
             dsc_status s;
+            cctx.t = t;
             if (f32) {
                 s = dsc_optim_step_closure(opt, xf, gf, cli_closure, &cctx, NULL);
                 for (size_t i = 0; i < d; i++)
                     x[i] = xf[i];
+                dsc_testfn_project(fn, x);
+                for (size_t i = 0; i < d; i++)
+                    xf[i] = (float)x[i];
             } else {
                 s = dsc_optim_step_closure(opt, x, g, cli_closure, &cctx, NULL);
+                dsc_testfn_project(fn, x);
             }
             if (s != DSC_OK) {
                 fprintf(stderr, "descent optim: step %ld: %s\n", t, dsc_last_error());

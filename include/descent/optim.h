@@ -110,6 +110,10 @@ const char *dsc_optim_help(const char *name, char *buf, size_t size);
  *                                         (default d = 10, kappa = 100)
  *   lessard                               1-D piecewise quadratic (mu = 1, L = 25) on which heavy
  *                                         ball with its tuned constants cycles (Lessard et al. 2016)
+ *   reddi[:c=C]                           online: f_t(x) = C x (t mod 3 = 1), -x otherwise, on
+ *                                         [-1, 1] (C > 2, default 3; Reddi et al. 2018), where Adam
+ *                                         with beta1 = 0, beta2 = 1/(1 + C^2) goes to x = +1;
+ *                                         dsc_testfn_eval gives the period average (C - 2) x / 3
  * The formulas (and the exact order of operations) are in docs/algorithms/optimizers.md;
  * tools/gen_optim_fixtures.py uses the same expressions. */
 typedef struct dsc_testfn dsc_testfn;
@@ -122,6 +126,11 @@ double dsc_testfn_eval(const dsc_testfn *f, const double *x, double *grad);
 /* Value and location of the known global minimum (x_min of dim elements; may be NULL). */
 double dsc_testfn_min(const dsc_testfn *f, double *x_min);
 const char *dsc_testfn_names(void);
+/* Online functions (reddi): the loss and gradient of step t (1-based), and the projection onto
+ * the domain applied after each step. For the other functions eval_at = eval, project is a no-op. */
+double dsc_testfn_eval_at(const dsc_testfn *f, int64_t t, const double *x, double *grad);
+void dsc_testfn_project(const dsc_testfn *f, double *x);
+int dsc_testfn_is_online(const dsc_testfn *f);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,7 @@
 
 #define TWO_PI 6.283185307179586
 
-typedef enum { TF_ROSENBROCK, TF_BEALE, TF_BOOTH, TF_HIMMELBLAU, TF_MATYAS, TF_RASTRIGIN, TF_ACKLEY, TF_QUADRATIC, TF_LESSARD } tf_kind;
+typedef enum { TF_ROSENBROCK, TF_BEALE, TF_BOOTH, TF_HIMMELBLAU, TF_MATYAS, TF_RASTRIGIN, TF_ACKLEY, TF_QUADRATIC, TF_LESSARD, TF_REDDI } tf_kind;
 
 static const struct {
     const char *name;
@@ -27,6 +27,7 @@ static const struct {
     {"rosenbrock", TF_ROSENBROCK, 0, 2}, {"beale", TF_BEALE, 2, 2},         {"booth", TF_BOOTH, 2, 2},
     {"himmelblau", TF_HIMMELBLAU, 2, 2}, {"matyas", TF_MATYAS, 2, 2},       {"rastrigin", TF_RASTRIGIN, 0, 2},
     {"ackley", TF_ACKLEY, 0, 2},         {"quadratic", TF_QUADRATIC, 0, 10}, {"lessard", TF_LESSARD, 1, 1},
+    {"reddi", TF_REDDI, 1, 1},
 };
 #define N_TF ((int)(sizeof tf_table / sizeof tf_table[0]))
 
@@ -35,12 +36,13 @@ struct dsc_testfn {
     size_t d;
     double kappa;
     double *lambda; /* quadratic eigenvalues */
+    double c;       /* reddi */
 };
 
 const char *dsc_testfn_names(void)
 {
     return "rosenbrock[:d=N], beale, booth, himmelblau, matyas, rastrigin[:d=N], ackley[:d=N], "
-           "quadratic[:d=N,kappa=K], lessard";
+           "quadratic[:d=N,kappa=K], lessard, reddi[:c=C]";
 }
 
 static dsc_status parse_opt(const char *fname, const char *text, const char *key, double *v)
@@ -68,7 +70,7 @@ dsc_status dsc_testfn_new(const char *spec, dsc_testfn **out)
         k++;
     if (k == N_TF)
         return DSC_ERROR(DSC_ERR_INVALID, "unknown test function '%s'; valid: %s", buf, dsc_testfn_names());
-    double d = tf_table[k].default_dim, kappa = 100;
+    double d = tf_table[k].default_dim, kappa = 100, c = 3;
     for (char *tok = opts ? strtok(opts, ",") : NULL; tok; tok = strtok(NULL, ",")) {
         char *eq = strchr(tok, '=');
         if (!eq)
@@ -78,9 +80,14 @@ dsc_status dsc_testfn_new(const char *spec, dsc_testfn **out)
             DSC_TRY(parse_opt(buf, eq + 1, tok, &d));
         } else if (!strcmp(tok, "kappa") && tf_table[k].kind == TF_QUADRATIC) {
             DSC_TRY(parse_opt(buf, eq + 1, tok, &kappa));
+        } else if (!strcmp(tok, "c") && tf_table[k].kind == TF_REDDI) {
+            DSC_TRY(parse_opt(buf, eq + 1, tok, &c));
         } else {
             return DSC_ERROR(DSC_ERR_INVALID, "%s: unknown option '%s'; valid options: %s", buf, tok,
-                             tf_table[k].kind == TF_QUADRATIC ? "d, kappa" : tf_table[k].fixed_dim ? "(none)" : "d");
+                             tf_table[k].kind == TF_QUADRATIC ? "d, kappa"
+                             : tf_table[k].kind == TF_REDDI ? "c"
+                             : tf_table[k].fixed_dim        ? "(none)"
+                                                            : "d");
         }
     }
     const double dmin = tf_table[k].kind == TF_ROSENBROCK ? 2 : 1;
@@ -88,12 +95,15 @@ dsc_status dsc_testfn_new(const char *spec, dsc_testfn **out)
         return DSC_ERROR(DSC_ERR_RANGE, "%s: d = %g must be an integer in [%g, 1e8]", buf, d, dmin);
     if (kappa < 1)
         return DSC_ERROR(DSC_ERR_RANGE, "%s: kappa = %g must be >= 1", buf, kappa);
+    if (c <= 2)
+        return DSC_ERROR(DSC_ERR_RANGE, "%s: c = %g must be > 2 (Reddi et al.'s condition)", buf, c);
     dsc_testfn *f = calloc(1, sizeof *f);
     if (!f)
         return DSC_ERROR(DSC_ERR_NOMEM, "test function: out of memory");
     f->kind = tf_table[k].kind;
     f->d = (size_t)d;
     f->kappa = kappa;
+    f->c = c;
     if (f->kind == TF_QUADRATIC) {
         f->lambda = malloc(f->d * sizeof *f->lambda);
         if (!f->lambda) {
@@ -205,6 +215,10 @@ double dsc_testfn_eval(const dsc_testfn *f, const double *x, double *g)
             g[0] = 25 * X - 24;
         return 12.5 * X * X - 24 * X + 36;
     }
+    case TF_REDDI: /* the average of the online losses over a period: (C - 2)/3 x */
+        if (g)
+            g[0] = (f->c - 2) / 3;
+        return (f->c - 2) / 3 * x[0];
     case TF_QUADRATIC:
         for (size_t i = 0; i < d; i++) {
             v = v + 0.5 * f->lambda[i] * x[i] * x[i];
@@ -234,6 +248,10 @@ double dsc_testfn_min(const dsc_testfn *f, double *x_min)
         if (x_min)
             x_min[0] = 1, x_min[1] = 3;
         return 0;
+    case TF_REDDI:
+        if (x_min)
+            x_min[0] = -1;
+        return -(f->c - 2) / 3;
     case TF_HIMMELBLAU: /* one of its four minima */
         if (x_min)
             x_min[0] = 3, x_min[1] = 2;
@@ -241,4 +259,26 @@ double dsc_testfn_min(const dsc_testfn *f, double *x_min)
     default:
         return 0;
     }
+}
+
+/* Reddi, Kale & Kumar 2018 (Theorem 1): f_t(x) = C x for t mod 3 = 1, -x otherwise, x in [-1, 1]. */
+double dsc_testfn_eval_at(const dsc_testfn *f, int64_t t, const double *x, double *grad)
+{
+    if (f->kind != TF_REDDI)
+        return dsc_testfn_eval(f, x, grad);
+    const double slope = t % 3 == 1 ? f->c : -1;
+    if (grad)
+        grad[0] = slope;
+    return slope * x[0];
+}
+
+void dsc_testfn_project(const dsc_testfn *f, double *x)
+{
+    if (f->kind == TF_REDDI)
+        x[0] = x[0] < -1 ? -1 : x[0] > 1 ? 1 : x[0];
+}
+
+int dsc_testfn_is_online(const dsc_testfn *f)
+{
+    return f && f->kind == TF_REDDI;
 }

@@ -65,6 +65,18 @@ check "plot of a 3-D function exit code" "$rc" 2
 has "plot of a 3-D function message" "$err" "--plot needs a 2-D function"
 rm -rf "$tmp"
 
+# Reddi et al.'s online problem (C = 3, beta1 = 0, beta2 = 1/(1 + C^2)): Adam ends at +1 (the
+# worst point), AMSGrad near the optimum -1.
+out=$("$bin" optim --opt adam:lr=0.01,beta1=0,beta2=0.1 --fn reddi --x0 0 --steps 30000 --print-steps 30000); rc=$?
+check "reddi adam exit code" "$rc" 0
+check "reddi adam ends at +1" "$out" "30000 1 0.33333333333333331"
+out=$("$bin" optim --opt adam:lr=0.01,beta1=0,beta2=0.1,amsgrad=1 --fn reddi --x0 0 --steps 30000 --print-steps 30000); rc=$?
+check "reddi amsgrad exit code" "$rc" 0
+has "reddi amsgrad ends near -1" "$out" "^30000 -0.99"
+out=$("$bin" optim --opt heavyball:lr=0.1111111111111111,momentum=0.4444444444444444 --fn lessard --x0 3.3 --steps 3000 --print-steps 3000); rc=$?
+check "lessard heavy ball exit code" "$rc" 0
+has "lessard heavy ball does not converge" "$out" "^3000 \(0.6465\|-1.8024\|2.1159\)"
+
 out=$("$bin" optim --help); rc=$?
 check "help exit code" "$rc" 0
 has "help usage" "$out" "usage: descent optim --opt SPEC --fn FUNCTION"
