@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential cmake pkg-config libopenblas-dev zlib1g-dev gnuplot-nox; do
+for p in build-essential cmake pkg-config libopenblas-dev zlib1g-dev libcjson-dev gnuplot-nox; do
   have "$p" || need+=("$p")
 done
 # Fashion-MNIST (IDX files under /usr/share/datasets/fashion-mnist) for `make demo` and test_data.
