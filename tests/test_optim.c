@@ -33,6 +33,9 @@ static const char *const all_specs[] = {
     "lars:lr=0.1,weight_decay=1e-4,momentum=0.9",
     "lbfgs:max_iter=3,history_size=2",
     "lbfgs:max_iter=4,history_size=3,line_search_fn=strong_wolfe",
+    "nsgd:lr=1e-3,momentum=0.9,weight_decay=0.01",
+    "polyak:max_lr=1e-3",
+    "armijo:lr=0.01",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
 
@@ -173,7 +176,8 @@ static void init_params(dsc_dtype dt, void *p, size_t n)
 static dsc_optim *make_grouped(const char *spec, size_t n, dsc_dtype dt)
 {
     dsc_optim *o = make_or_fail(spec, n, dt);
-    if (o && strncmp(spec, "lbfgs", 5)) { /* L-BFGS has one group only */
+    if (o && strncmp(spec, "lbfgs", 5) && strncmp(spec, "polyak", 6) && strncmp(spec, "armijo", 6)) {
+        /* (L-BFGS, Polyak and Armijo have one group only) */
         int gi = -1;
         CHECK_OK(dsc_optim_add_group(o, 2, 3, "lr=5e-4", &gi));
         CHECK(gi == 1);
@@ -606,7 +610,7 @@ static void test_spec_errors(void)
     CHECK_STATUS(dsc_optim_set_hparam(o, 0, "history_size", 5), DSC_ERR_STATE);
     CHECK_OK(dsc_optim_set_hparam(o, 0, "max_iter", 5));
     dsc_optim_free(o);
-    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "lbfgs") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
+    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "armijo") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
     expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
     expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];
@@ -660,8 +664,9 @@ static void test_threads_bit_identical(void)
     float *p1 = malloc(N * sizeof *p1), *p2 = malloc(N * sizeof *p2), *g = malloc(N * sizeof *g);
     const int saved = dsc_get_num_threads();
     for (int s = 0; s < N_SPECS && p1 && p2 && g; s++) {
-        if (!strncmp(all_specs[s], "lbfgs", 5))
-            continue; /* needs a closure; its vector loops are serial */
+        if (!strncmp(all_specs[s], "lbfgs", 5) || !strncmp(all_specs[s], "polyak", 6) ||
+            !strncmp(all_specs[s], "armijo", 6))
+            continue; /* they need a closure; their vector loops are serial */
         dsc_test_fill(p1, N, 7, -1, 1);
         memcpy(p2, p1, N * sizeof *p1);
         dsc_optim *a = make_or_fail(all_specs[s], N, DSC_FLOAT32), *b = make_or_fail(all_specs[s], N, DSC_FLOAT32);
@@ -821,8 +826,65 @@ static void test_momentum_noise_floor(void)
     CHECK_REL(noise_floor("sgd:lr=0.01", 13, 400000), eta / (2 - eta), 0.05, 0);
 }
 
+/* Normalized SGD, Polyak step, Armijo backtracking: hand-computed steps. */
+static void test_nsgd_polyak_armijo(void)
+{
+    double p[2] = {3, 4}, g[2] = {3, 4};
+    dsc_optim *o = make_or_fail("nsgd:lr=1,eps=0", 2, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, p, g)); /* p -= g/||g|| */
+    CHECK_NEAR(p[0], 2.4, 1e-15);
+    CHECK_NEAR(p[1], 3.2, 1e-15);
+    dsc_optim_free(o);
+
+    dsc_testfn *q = NULL;
+    CHECK_OK(dsc_testfn_new("quadratic:d=1", &q)); /* f = x^2/2 */
+    closure_ctx c = {q, DSC_FLOAT64};
+    double x = 1, gx, loss = 0;
+    o = make_or_fail("polyak", 1, DSC_FLOAT64); /* gamma = (x^2/2)/x^2 = 1/2 */
+    CHECK_OK(dsc_optim_step_closure(o, &x, &gx, closure_fn, &c, &loss));
+    CHECK(x == 0.5 && loss == 0.5);
+    CHECK_STATUS(dsc_optim_step(o, &x, &gx), DSC_ERR_INVALID);
+    CHECK_STATUS(dsc_optim_set_lr(o, 0, 0.1), DSC_ERR_INVALID);
+    CHECK(isnan(dsc_optim_get_lr(o, 0)));
+    dsc_optim_free(o);
+    x = 1;
+    o = make_or_fail("polyak:max_lr=0.1", 1, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step_closure(o, &x, &gx, closure_fn, &c, NULL));
+    CHECK_NEAR(x, 0.9, 1e-15);
+    dsc_optim_free(o);
+
+    /* Armijo from t = 4: f(-3) = 4.5 and f(-1) = 0.5 fail sufficient decrease, t = 1 reaches 0. */
+    x = 1;
+    o = make_or_fail("armijo:lr=4", 1, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step_closure(o, &x, &gx, closure_fn, &c, &loss));
+    CHECK(x == 0 && loss == 0.5);
+    dsc_optim_buffer b;
+    CHECK_OK(dsc_optim_buffer_at(o, 0, &b));
+    CHECK(!strcmp(b.name, "scalars") && b.len == 2 && ((double *)b.data)[0] == 1 && ((double *)b.data)[1] == 2);
+    dsc_optim_free(o);
+    dsc_testfn_free(q);
+
+    /* Both converge on Rosenbrock where plain GD at the same first step would diverge. */
+    dsc_testfn *r = NULL;
+    CHECK_OK(dsc_testfn_new("rosenbrock", &r));
+    c.fn = r;
+    const char *specs[2] = {"armijo:lr=1", "polyak:c=2"};
+    for (int k = 0; k < 2; k++) {
+        double y[2] = {-1.2, 1}, gy[2];
+        o = make_or_fail(specs[k], 2, DSC_FLOAT64);
+        for (int t = 0; t < 20000; t++)
+            CHECK_OK(dsc_optim_step_closure(o, y, gy, closure_fn, &c, NULL));
+        if (getenv("DSC_TEST_VERBOSE"))
+            printf("  %s on Rosenbrock from (-1.2, 1): (%.6g, %.6g)\n", specs[k], y[0], y[1]);
+        CHECK(fabs(y[0] - 1) < 1e-2 && fabs(y[1] - 1) < 2e-2);
+        dsc_optim_free(o);
+    }
+    dsc_testfn_free(r);
+}
+
 DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_torch_fixtures_float32), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
               TEST(test_testfns), TEST(test_eps_variants), TEST(test_lessard_heavy_ball_cycle),
-              TEST(test_reddi_adam_counterexample), TEST(test_momentum_noise_floor))
+              TEST(test_reddi_adam_counterexample), TEST(test_momentum_noise_floor),
+              TEST(test_nsgd_polyak_armijo))

@@ -12,7 +12,7 @@
  * dsc_optim_algo_<name>. */
 #define OPTIM_LIST(X)                                                                                     \
     X(sgd) X(heavyball) X(nag) X(adagrad) X(adagrad_norm) X(rmsprop) X(adadelta) X(adam) X(adamw) X(adamax) \
-        X(nadam) X(radam) X(rprop) X(asgd) X(signum) X(lion) X(lamb) X(lars) X(lbfgs)
+        X(nadam) X(radam) X(rprop) X(asgd) X(signum) X(lion) X(lamb) X(lars) X(lbfgs) X(nsgd) X(polyak) X(armijo)
 #define OPTIM_PTR(nm) &dsc_optim_algo_##nm,
 #define OPTIM_STR(nm) ", " #nm
 static const optim_algo *const algos[] = {OPTIM_LIST(OPTIM_PTR)};
@@ -599,7 +599,8 @@ double dsc_optim_get_lr(const dsc_optim *opt, int group)
 {
     if (!opt || group < 0 || group >= opt->ngroups)
         return NAN;
-    return opt->groups[group].hp[0];
+    const int k = key_index(opt->algo, "lr");
+    return k < 0 ? NAN : opt->groups[group].hp[k];
 }
 
 int dsc_optim_num_groups(const dsc_optim *opt)

@@ -31,7 +31,7 @@ typedef struct optim_seg {
 } optim_seg;
 
 typedef struct optim_group {
-    double hp[OPT_MAX_KEYS]; /* option values, in the algorithm's key order (hp[0] is lr) */
+    double hp[OPT_MAX_KEYS]; /* option values, in the algorithm's key order */
     double *scal;            /* the group's float64 scalar state (algo->n_scalars) */
     optim_seg *segs;         /* the slices of the group, sorted by offset */
     int nseg, cap;
@@ -85,7 +85,7 @@ extern const optim_algo dsc_optim_algo_sgd, dsc_optim_algo_heavyball, dsc_optim_
 extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc_optim_algo_rmsprop,
     dsc_optim_algo_adadelta, dsc_optim_algo_adam, dsc_optim_algo_adamw, dsc_optim_algo_adamax, dsc_optim_algo_nadam,
     dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
-extern const optim_algo dsc_optim_algo_lbfgs;
+extern const optim_algo dsc_optim_algo_lbfgs, dsc_optim_algo_nsgd, dsc_optim_algo_polyak, dsc_optim_algo_armijo;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL
