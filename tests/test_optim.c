@@ -36,6 +36,8 @@ static const char *const all_specs[] = {
     "nsgd:lr=1e-3,momentum=0.9,weight_decay=0.01",
     "polyak:max_lr=1e-3",
     "armijo:lr=0.01",
+    "sam:rho=0.05,adaptive=1,base=[sgd:lr=1e-3,momentum=0.9]",
+    "lookahead:k=3,alpha=0.6,base=[adam:lr=0.01,amsgrad=1]",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
 
@@ -610,7 +612,7 @@ static void test_spec_errors(void)
     CHECK_STATUS(dsc_optim_set_hparam(o, 0, "history_size", 5), DSC_ERR_STATE);
     CHECK_OK(dsc_optim_set_hparam(o, 0, "max_iter", 5));
     dsc_optim_free(o);
-    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "armijo") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
+    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "lookahead") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
     expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
     expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];
@@ -665,7 +667,7 @@ static void test_threads_bit_identical(void)
     const int saved = dsc_get_num_threads();
     for (int s = 0; s < N_SPECS && p1 && p2 && g; s++) {
         if (!strncmp(all_specs[s], "lbfgs", 5) || !strncmp(all_specs[s], "polyak", 6) ||
-            !strncmp(all_specs[s], "armijo", 6))
+            !strncmp(all_specs[s], "armijo", 6) || !strncmp(all_specs[s], "sam", 3))
             continue; /* they need a closure; their vector loops are serial */
         dsc_test_fill(p1, N, 7, -1, 1);
         memcpy(p2, p1, N * sizeof *p1);
@@ -882,9 +884,80 @@ static void test_nsgd_polyak_armijo(void)
     dsc_testfn_free(r);
 }
 
+/* SAM and Lookahead wrap a base optimizer given by base=SPEC. */
+static void test_wrappers(void)
+{
+    dsc_testfn *q = NULL;
+    CHECK_OK(dsc_testfn_new("quadratic:d=1", &q)); /* f = x^2/2, g = x */
+    closure_ctx c = {q, DSC_FLOAT64};
+    double x = 1, g, loss = 0;
+    /* SAM: e = rho g/|g| = 0.05, gradient at 1.05, sgd step from 1. */
+    dsc_optim *o = make_or_fail("sam:rho=0.05,base=[sgd:lr=0.1]", 1, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step_closure(o, &x, &g, closure_fn, &c, &loss));
+    CHECK_NEAR(x, 1 - 0.1 * 1.05, 1e-12); /* eps = 1e-12 in the norm */
+    CHECK(loss == 0.5);
+    CHECK_STATUS(dsc_optim_step(o, &x, &g), DSC_ERR_INVALID);
+    dsc_optim_free(o);
+    /* ASAM at x = 2: s = |x| g = 4, e = x^2 g rho/4 = 0.1, gradient 2.1. */
+    x = 2;
+    o = make_or_fail("sam:adaptive=1,base=sgd:lr=0.1", 1, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step_closure(o, &x, &g, closure_fn, &c, NULL));
+    CHECK_NEAR(x, 2 - 0.21, 1e-12);
+    dsc_optim_free(o);
+    /* Lookahead k = 2, alpha = 0.5 over sgd lr 0.1: 1 -> 0.9 -> 0.81, then 1 + 0.5 (0.81 - 1). */
+    x = 1;
+    o = make_or_fail("lookahead:k=2,alpha=0.5,base=[sgd:lr=0.1]", 1, DSC_FLOAT64);
+    for (int t = 0; t < 2; t++) {
+        g = x;
+        CHECK_OK(dsc_optim_step(o, &x, &g));
+    }
+    CHECK_NEAR(x, 0.905, 1e-15);
+    g = x;
+    CHECK_OK(dsc_optim_step(o, &x, &g));
+    CHECK_NEAR(x, 0.905 * 0.9, 1e-15);
+    /* Buffers: the wrapper's, then the base's as base.<name>; lr and steps are the base's. */
+    CHECK(dsc_optim_num_buffers(o) == 1);
+    dsc_optim_buffer b;
+    CHECK_OK(dsc_optim_buffer_at(o, 0, &b));
+    CHECK(!strcmp(b.name, "slow"));
+    CHECK(dsc_optim_get_lr(o, 0) == 0.1);
+    CHECK_OK(dsc_optim_set_lr(o, 0, 0.2));
+    CHECK(dsc_optim_get_lr(o, 0) == 0.2);
+    dsc_optim_free(o);
+    o = make_or_fail("lookahead:base=[adam:lr=0.01]", 4, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_add_group(o, 2, 2, "weight_decay=0.5", NULL));
+    CHECK(dsc_optim_num_groups(o) == 2);
+    double wd = 0;
+    CHECK_OK(dsc_optim_get_hparam(o, 1, "weight_decay", &wd));
+    CHECK(wd == 0.5);
+    CHECK(dsc_optim_num_buffers(o) == 3);
+    CHECK_OK(dsc_optim_buffer_at(o, 2, &b));
+    CHECK(!strcmp(b.name, "base.exp_avg_sq") && b.len == 4);
+    char spec[512];
+    dsc_optim_spec_str(o, 0, spec, sizeof spec);
+    CHECK(strstr(spec, "lookahead:k=5,alpha=0.5,base=[adam:lr=0.01,") == spec && spec[strlen(spec) - 1] == ']');
+    dsc_optim *o2 = NULL;
+    CHECK_OK(dsc_optim_new(spec, 4, DSC_FLOAT64, &o2)); /* the canonical spec parses back */
+    dsc_optim_free(o2);
+    dsc_optim_free(o);
+    /* Spec forms and errors. */
+    CHECK_OK(dsc_optim_new("sam:base=[adam:lr=0.01,amsgrad=1],rho=0.1", 2, DSC_FLOAT32, &o));
+    double rho = 0, ams = 0;
+    CHECK_OK(dsc_optim_get_hparam(o, 0, "rho", &rho));
+    CHECK_OK(dsc_optim_get_hparam(o, 0, "amsgrad", &ams));
+    CHECK(rho == 0.1 && ams == 1);
+    dsc_optim_free(o);
+    expect_error("sam:rho=0.1", DSC_ERR_INVALID, "'base'", "required");
+    expect_error("sam:rho=-1,base=sgd", DSC_ERR_RANGE, "'rho'", NULL);
+    expect_error("sam:base=[sgd:lr=0.1", DSC_ERR_INVALID, "unbalanced", NULL);
+    expect_error("lookahead:k=2,base=[adamm]", DSC_ERR_INVALID, "unknown optimizer 'adamm'", NULL);
+    expect_error("lookahead:kk=2,base=[sgd]", DSC_ERR_INVALID, "unknown option 'kk'", "k, alpha");
+    dsc_testfn_free(q);
+}
+
 DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_torch_fixtures_float32), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
               TEST(test_testfns), TEST(test_eps_variants), TEST(test_lessard_heavy_ball_cycle),
               TEST(test_reddi_adam_counterexample), TEST(test_momentum_noise_floor),
-              TEST(test_nsgd_polyak_armijo))
+              TEST(test_nsgd_polyak_armijo), TEST(test_wrappers))

@@ -12,7 +12,8 @@
  * dsc_optim_algo_<name>. */
 #define OPTIM_LIST(X)                                                                                     \
     X(sgd) X(heavyball) X(nag) X(adagrad) X(adagrad_norm) X(rmsprop) X(adadelta) X(adam) X(adamw) X(adamax) \
-        X(nadam) X(radam) X(rprop) X(asgd) X(signum) X(lion) X(lamb) X(lars) X(lbfgs) X(nsgd) X(polyak) X(armijo)
+        X(nadam) X(radam) X(rprop) X(asgd) X(signum) X(lion) X(lamb) X(lars) X(lbfgs) X(nsgd) X(polyak) X(armijo) X(sam)     \
+            X(lookahead)
 #define OPTIM_PTR(nm) &dsc_optim_algo_##nm,
 #define OPTIM_STR(nm) ", " #nm
 static const optim_algo *const algos[] = {OPTIM_LIST(OPTIM_PTR)};
@@ -20,18 +21,6 @@ static const optim_algo *const algos[] = {OPTIM_LIST(OPTIM_PTR)};
 static const char algo_names[] = OPTIM_LIST(OPTIM_STR);
 #define N_ALGOS ((int)(sizeof algos / sizeof algos[0]))
 
-struct dsc_optim {
-    const optim_algo *algo;
-    size_t n;
-    dsc_dtype dtype;
-    optim_group *groups;
-    int ngroups;
-    int materialized;              /* buffers allocated (groups frozen) */
-    void *buf[OPT_MAX_STATE];      /* per-coordinate state, NULL when no group uses it */
-    double *scal;                  /* ngroups * n_scalars */
-    void *scratch;                 /* algo->scratch_len elements (closure optimizers) */
-    int64_t steps;
-};
 
 /* ---------------------------------------------------------------------------------------
  * Spec strings: "name" or "name:key=value,key=value" (grammar of include/descent/spec.h). */
@@ -231,6 +220,59 @@ static dsc_status add_seg(optim_group *g, size_t pos, size_t off, size_t len)
     return DSC_OK;
 }
 
+/* Wrappers: takes the item "base=..." out of the option text opts (into base; the rest into
+ * rest). The value is "[SPEC]" (brackets, any depth) or, unbracketed, the rest of the string. */
+static dsc_status split_base(const char *what, const char *opts, char *rest, char *base, size_t size)
+{
+    base[0] = 0;
+    snprintf(rest, size, "%s", opts);
+    for (const char *p = opts; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!strncmp(p, "base", 4)) {
+            const char *q = p + 4;
+            while (*q == ' ')
+                q++;
+            if (*q == '=') {
+                q++;
+                while (*q == ' ')
+                    q++;
+                const char *end;
+                if (*q == '[') {
+                    int depth = 0;
+                    end = q;
+                    do {
+                        depth += *end == '[' ? 1 : *end == ']' ? -1 : 0;
+                        end++;
+                    } while (*end && depth > 0);
+                    if (depth)
+                        return DSC_ERROR(DSC_ERR_INVALID, "%s: unbalanced '[' in base=%s", what, q);
+                    snprintf(base, size, "%.*s", (int)(end - q - 2), q + 1);
+                    while (*end == ' ')
+                        end++;
+                    if (*end && *end != ',')
+                        return DSC_ERROR(DSC_ERR_INVALID, "%s: unexpected '%s' after base=[...]", what, end);
+                } else {
+                    snprintf(base, size, "%s", q);
+                    end = q + strlen(q);
+                }
+                /* rest = opts without this item (and one separating comma) */
+                size_t head = (size_t)(p - opts);
+                while (head > 0 && (opts[head - 1] == ',' || opts[head - 1] == ' '))
+                    head--;
+                const char *tail = *end == ',' ? end + 1 : end;
+                snprintf(rest, size, "%.*s%s%s", (int)head, opts, head && *tail ? "," : "", tail);
+                return DSC_OK;
+            }
+        }
+        const char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return DSC_OK;
+}
+
 dsc_status dsc_optim_new(const char *spec, size_t n, dsc_dtype dtype, dsc_optim **out)
 {
     if (!out)
@@ -249,16 +291,39 @@ dsc_status dsc_optim_new(const char *spec, size_t n, dsc_dtype dtype, dsc_optim 
     double hp[OPT_MAX_KEYS];
     for (int k = 0; k < a->n_keys; k++)
         hp[k] = a->keys[k].def;
-    DSC_TRY(apply_options(a, colon ? colon + 1 : "", hp));
+    dsc_optim *inner = NULL;
+    if (a->wrap_step) {
+        const size_t size = strlen(spec) + 1;
+        char *rest = malloc(size), *base = malloc(size);
+        dsc_status s = rest && base ? split_base(a->name, colon ? colon + 1 : "", rest, base, size)
+                                    : DSC_ERROR(DSC_ERR_NOMEM, "optimizer: out of memory");
+        if (s == DSC_OK && !base[0])
+            s = DSC_ERROR(DSC_ERR_INVALID, "%s: option 'base' (the wrapped optimizer) is required, e.g. "
+                                           "%s:base=[sgd:lr=0.1,momentum=0.9]",
+                          a->name, a->name);
+        if (s == DSC_OK)
+            s = apply_options(a, rest, hp);
+        if (s == DSC_OK)
+            s = dsc_optim_new(base, n, dtype, &inner);
+        free(rest);
+        free(base);
+        DSC_TRY(s);
+    } else {
+        DSC_TRY(apply_options(a, colon ? colon + 1 : "", hp));
+    }
 
     dsc_optim *o = calloc(1, sizeof *o);
-    if (!o)
+    if (!o) {
+        dsc_optim_free(inner);
         return DSC_ERROR(DSC_ERR_NOMEM, "optimizer: out of memory");
+    }
+    o->inner = inner;
     o->algo = a;
     o->n = n;
     o->dtype = dtype;
     o->groups = calloc(1, sizeof *o->groups);
     if (!o->groups) {
+        dsc_optim_free(inner);
         free(o);
         return DSC_ERROR(DSC_ERR_NOMEM, "optimizer: out of memory");
     }
@@ -286,6 +351,7 @@ void dsc_optim_free(dsc_optim *opt)
         free(opt->buf[i]);
     free(opt->scal);
     free(opt->scratch);
+    dsc_optim_free(opt->inner);
     free(opt);
 }
 
@@ -294,6 +360,8 @@ dsc_status dsc_optim_add_group(dsc_optim *opt, size_t offset, size_t len, const 
     if (!opt)
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_add_group: optimizer is NULL");
     const char *nm = opt->algo->name;
+    if (opt->inner) /* wrappers: the groups are the wrapped optimizer's */
+        return dsc_optim_add_group(opt->inner, offset, len, overrides, group);
     if (opt->algo->single_group)
         return DSC_ERROR(DSC_ERR_UNSUPPORTED, "%s does not support parameter groups (as torch.optim.LBFGS)", nm);
     if (opt->materialized || opt->steps > 0)
@@ -416,6 +484,11 @@ dsc_status dsc_optim_step(dsc_optim *opt, void *params, const void *grads)
 {
     if (!opt || (opt->n && (!params || !grads)))
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step: NULL optimizer, params or grads");
+    if (opt->algo->wrap_step) {
+        DSC_TRY(lazy_init(opt));
+        opt->steps++;
+        return opt->algo->wrap_step(opt, params, (void *)grads, NULL, NULL, NULL);
+    }
     if (!opt->algo->step[opt->dtype])
         return DSC_ERROR(DSC_ERR_INVALID, "%s needs a closure: use dsc_optim_step_closure", opt->algo->name);
     DSC_TRY(lazy_init(opt));
@@ -454,6 +527,15 @@ dsc_status dsc_optim_step_closure(dsc_optim *opt, void *params, void *grads, dsc
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step_closure: NULL optimizer or closure");
     if (opt->n && (!params || !grads))
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_step_closure: NULL params or grads");
+    if (opt->algo->wrap_step) {
+        DSC_TRY(lazy_init(opt));
+        opt->steps++;
+        double f = NAN;
+        const dsc_status s = opt->algo->wrap_step(opt, params, grads, closure, ctx, &f);
+        if (loss)
+            *loss = f;
+        return s;
+    }
     if (opt->algo->closure_step[opt->dtype]) {
         DSC_TRY(lazy_init(opt));
         double f = NAN;
@@ -477,7 +559,7 @@ int dsc_optim_num_buffers(const dsc_optim *opt)
     int n = 0;
     for (int i = 0; i < opt->algo->n_state; i++)
         n += opt->buf[i] != NULL;
-    return n + (opt->scal != NULL);
+    return n + (opt->scal != NULL) + (opt->inner ? dsc_optim_num_buffers(opt->inner) : 0);
 }
 
 dsc_status dsc_optim_buffer_at(dsc_optim *opt, int i, dsc_optim_buffer *out)
@@ -497,11 +579,16 @@ dsc_status dsc_optim_buffer_at(dsc_optim *opt, int i, dsc_optim_buffer *out)
             return DSC_OK;
         }
     }
-    if (opt->scal && k == i) {
+    if (opt->scal && k++ == i) {
         out->name = "scalars";
         out->dtype = DSC_FLOAT64;
         out->len = (size_t)opt->ngroups * (size_t)opt->algo->n_scalars;
         out->data = opt->scal;
+        return DSC_OK;
+    }
+    if (opt->inner && i >= k && i - k < 16 && dsc_optim_buffer_at(opt->inner, i - k, out) == DSC_OK) {
+        snprintf(opt->names[i - k], sizeof opt->names[0], "base.%s", out->name);
+        out->name = opt->names[i - k];
         return DSC_OK;
     }
     return DSC_ERROR(DSC_ERR_RANGE, "%s: state buffer %d does not exist (it has %d)", opt->algo->name, i,
@@ -518,6 +605,8 @@ dsc_status dsc_optim_set_steps(dsc_optim *opt, int64_t steps)
     if (!opt || steps < 0)
         return DSC_ERROR(DSC_ERR_RANGE, "dsc_optim_set_steps: NULL optimizer or negative step count");
     DSC_TRY(materialize(opt));
+    if (opt->inner)
+        DSC_TRY(dsc_optim_set_steps(opt->inner, steps));
     opt->steps = steps;
     return DSC_OK;
 }
@@ -537,6 +626,8 @@ static dsc_status check_group(const dsc_optim *opt, int group, const char *fn)
 
 dsc_status dsc_optim_set_hparam(dsc_optim *opt, int group, const char *key, double value)
 {
+    if (opt && opt->inner && (!key || key_index(opt->algo, key) < 0 || group > 0))
+        return dsc_optim_set_hparam(opt->inner, group, key, value);
     DSC_TRY(check_group(opt, group, "dsc_optim_set_hparam"));
     const optim_algo *a = opt->algo;
     const int k = key ? key_index(a, key) : -1;
@@ -582,6 +673,8 @@ dsc_status dsc_optim_set_hparam(dsc_optim *opt, int group, const char *key, doub
 
 dsc_status dsc_optim_get_hparam(const dsc_optim *opt, int group, const char *key, double *value)
 {
+    if (opt && opt->inner && (!key || key_index(opt->algo, key) < 0 || group > 0))
+        return dsc_optim_get_hparam(opt->inner, group, key, value);
     DSC_TRY(check_group(opt, group, "dsc_optim_get_hparam"));
     const int k = key ? key_index(opt->algo, key) : -1;
     if (k < 0)
@@ -597,6 +690,8 @@ dsc_status dsc_optim_set_lr(dsc_optim *opt, int group, double lr)
 
 double dsc_optim_get_lr(const dsc_optim *opt, int group)
 {
+    if (opt && opt->inner && key_index(opt->algo, "lr") < 0)
+        return dsc_optim_get_lr(opt->inner, group);
     if (!opt || group < 0 || group >= opt->ngroups)
         return NAN;
     const int k = key_index(opt->algo, "lr");
@@ -605,6 +700,8 @@ double dsc_optim_get_lr(const dsc_optim *opt, int group)
 
 int dsc_optim_num_groups(const dsc_optim *opt)
 {
+    if (opt && opt->inner)
+        return dsc_optim_num_groups(opt->inner);
     return opt ? opt->ngroups : 0;
 }
 
@@ -635,19 +732,25 @@ const char *dsc_optim_spec_str(const dsc_optim *opt, int group, char *buf, size_
     if (!buf || !size)
         return buf;
     buf[0] = 0;
-    if (!opt || group < 0 || group >= opt->ngroups)
+    if (!opt || group < 0 || group >= dsc_optim_num_groups(opt))
         return buf;
     const optim_algo *a = opt->algo;
     size_t len = append(buf, size, 0, "%s%s", a->name, ":");
     for (int k = 0; k < a->n_keys; k++) {
         char v[40];
-        const double x = opt->groups[group].hp[k];
+        const double x = opt->groups[opt->inner ? 0 : group].hp[k];
         if (a->keys[k].kind == KEY_ENUM)
             snprintf(v, sizeof v, "%s", a->keys[k].choices[(int)x]);
         else
             fmt_num(v, sizeof v, x);
         len = append(buf, size, len, k ? ",%s=" : "%s=", a->keys[k].name, "");
         len = append(buf, size, len, "%s%s", v, "");
+    }
+    if (opt->inner && len + 8 < size) {
+        len = append(buf, size, len, "%s%s", a->n_keys ? "," : "", "base=[");
+        dsc_optim_spec_str(opt->inner, group, buf + len, size - len);
+        len += strlen(buf + len);
+        append(buf, size, len, "%s%s", "]", "");
     }
     return buf;
 }
@@ -673,6 +776,9 @@ static size_t help_one(const optim_algo *a, char *buf, size_t size, size_t len)
         len = append(buf, size, len, "    %-26s", key->name, "");
         len = append(buf, size, len, "default %-8s  %s\n", d, r);
     }
+    if (a->wrap_step)
+        len = append(buf, size, len, "    %-26s%s\n", "base",
+                     "required: the wrapped optimizer, base=[SPEC] or base=SPEC as the last option");
     return len;
 }
 

@@ -78,14 +78,35 @@ typedef struct optim_algo {
     size_t (*buf_len)(const double *hp, size_t n, int i);
     size_t (*scratch_len)(const double *hp, size_t n);
     int single_group; /* 1: parameter groups are refused (as torch's LBFGS) */
+    /* Wrappers (sam, lookahead): the spec's required base=SPEC is the wrapped optimizer
+     * (o->inner). wrap_step does the whole step (closure NULL for a plain step); the driver has
+     * already counted the step and initialized the wrapper's own state. Groups, lr and unknown
+     * options are forwarded to the inner optimizer. */
+    dsc_status (*wrap_step)(dsc_optim *o, void *p, void *grad, dsc_closure closure, void *ctx, double *loss);
 } optim_algo;
+
+struct dsc_optim {
+    const optim_algo *algo;
+    size_t n;
+    dsc_dtype dtype;
+    optim_group *groups;
+    int ngroups;
+    int materialized;         /* buffers allocated (groups frozen) */
+    void *buf[OPT_MAX_STATE]; /* per-coordinate state, NULL when no group uses it */
+    double *scal;             /* ngroups * n_scalars */
+    void *scratch;            /* algo->scratch_len elements (closure optimizers) */
+    int64_t steps;
+    dsc_optim *inner;         /* wrappers: the wrapped optimizer */
+    char names[16][64];       /* wrappers: "base.<name>" of the inner optimizer's buffers */
+};
 
 extern const optim_algo dsc_optim_algo_sgd, dsc_optim_algo_heavyball, dsc_optim_algo_nag, dsc_optim_algo_signum,
     dsc_optim_algo_lion, dsc_optim_algo_lars;
 extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc_optim_algo_rmsprop,
     dsc_optim_algo_adadelta, dsc_optim_algo_adam, dsc_optim_algo_adamw, dsc_optim_algo_adamax, dsc_optim_algo_nadam,
     dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
-extern const optim_algo dsc_optim_algo_lbfgs, dsc_optim_algo_nsgd, dsc_optim_algo_polyak, dsc_optim_algo_armijo;
+extern const optim_algo dsc_optim_algo_lbfgs, dsc_optim_algo_nsgd, dsc_optim_algo_polyak, dsc_optim_algo_armijo,
+    dsc_optim_algo_sam, dsc_optim_algo_lookahead;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL

@@ -1,0 +1,83 @@
+/* Optimizers that wrap another one (spec option base=...): SAM and Lookahead. Groups, lr and
+ * the base's options are forwarded to the wrapped optimizer (optim.c). */
+#include <string.h>
+
+#include "optim/optim_internal.h"
+
+/* No FMA contraction (see optim_sgd.c). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+enum { SAM_RHO, SAM_ADAPTIVE, SAM_EPS };
+enum { LA_K, LA_ALPHA };
+
+#define T float
+#define SFX _f32
+#include "optim/optim_wrap_tmpl.h"
+#undef T
+#undef SFX
+#define T double
+#define SFX _f64
+#include "optim/optim_wrap_tmpl.h"
+#undef T
+#undef SFX
+
+static dsc_status sam_step(dsc_optim *o, void *p, void *g, dsc_closure c, void *ctx, double *loss)
+{
+    return o->dtype == DSC_FLOAT64 ? sam_step_f64(o, p, g, c, ctx, loss) : sam_step_f32(o, p, g, c, ctx, loss);
+}
+
+static dsc_status lookahead_step(dsc_optim *o, void *p, void *g, dsc_closure c, void *ctx, double *loss)
+{
+    return o->dtype == DSC_FLOAT64 ? lookahead_step_f64(o, p, g, c, ctx, loss)
+                                   : lookahead_step_f32(o, p, g, c, ctx, loss);
+}
+
+static const optim_key sam_keys[] = {
+    KREAL("rho", 0.05, 0, OPT_INF, 0, 1),
+    KBOOL("adaptive", 0),
+    K_EPS(1e-12),
+};
+
+static size_t sam_scratch(const double *hp, size_t n)
+{
+    (void)hp;
+    return n;
+}
+
+const optim_algo dsc_optim_algo_sam = {
+    .name = "sam",
+    .summary = "SAM (Foret et al. 2021; adaptive=1: ASAM): base step with the gradient at p + rho*g/||g||; "
+               "needs a closure",
+    .keys = sam_keys,
+    .n_keys = (int)(sizeof sam_keys / sizeof sam_keys[0]),
+    .n_state = 0,
+    .scratch_len = sam_scratch,
+    .single_group = 1,
+    .wrap_step = sam_step,
+};
+
+static const optim_key lookahead_keys[] = {
+    KREAL("k", 5, 1, 1e9, 0, 0),
+    KREAL("alpha", 0.5, 0, 1, 0, 0),
+};
+
+static dsc_status lookahead_check(const double *hp)
+{
+    if (hp[LA_K] != floor(hp[LA_K]))
+        return DSC_ERROR(DSC_ERR_RANGE, "lookahead: option 'k' must be an integer, got %g", hp[LA_K]);
+    return DSC_OK;
+}
+
+const optim_algo dsc_optim_algo_lookahead = {
+    .name = "lookahead",
+    .summary = "Lookahead (Zhang et al. 2019): every k steps slow += alpha*(fast - slow), fast = slow",
+    .keys = lookahead_keys,
+    .n_keys = (int)(sizeof lookahead_keys / sizeof lookahead_keys[0]),
+    .state_names = {"slow"},
+    .n_state = 1,
+    .check = lookahead_check,
+    .single_group = 1,
+    .wrap_step = lookahead_step,
+};
