@@ -6,15 +6,19 @@
 
 /* Subcommands: one file each (cli/cmd_<name>.c), int cmd_<name>(argc, argv) with argv[0] the
  * command name; returns the exit code (0 ok, 2 bad usage, 1 failure). */
+int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_optim(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 static const struct command {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"train", cmd_train, "train a model on a data set (run directory, checkpoints, resume)"},
+    {"eval", cmd_eval, "evaluate a run's checkpoint on a data set"},
     {"info", cmd_info, "layers, parameter count and FLOPs of a model"},
     {"optim", cmd_optim, "run an optimizer on a test function and print its trajectory"},
     {"schedule", cmd_schedule, "print a learning-rate schedule, one line per step"},

@@ -7,6 +7,7 @@
 #include "descent/gradcheck.h"
 #include "descent/graph.h"
 #include "descent/init.h"
+#include "descent/loader.h"
 #include "descent/nn.h"
 #include "descent/optim.h"
 #include "descent/ops.h"
@@ -15,6 +16,7 @@
 #include "descent/schedule.h"
 #include "descent/spec.h"
 #include "descent/tensor.h"
+#include "descent/train.h"
 #include "descent/transform.h"
 
 #endif
