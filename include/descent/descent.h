@@ -7,6 +7,7 @@
 #include "descent/gradcheck.h"
 #include "descent/graph.h"
 #include "descent/init.h"
+#include "descent/io.h"
 #include "descent/loader.h"
 #include "descent/nn.h"
 #include "descent/optim.h"
