@@ -1,6 +1,7 @@
 /* Mini-batch loader: reshuffling / sampling with replacement, drop_last, augmentation, and a
  * saveable position. Every random choice is a pure function of (seed, epoch, position) through
  * Philox sub-streams, so the state is just (epoch, index) (see descent/loader.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,14 @@
 /* Sub-stream ids of the root rng: one for the epoch orders, one for augmentation. */
 #define STREAM_ORDER 0x6f72646572ull /* "order" */
 #define STREAM_AUG 0x617567ull       /* "aug" */
+
+/* A copy of the last error message: DSC_ERROR must not read the buffer it writes. */
+static const char *last_err(void)
+{
+    static _Thread_local char buf[1024];
+    snprintf(buf, sizeof buf, "%s", dsc_last_error());
+    return buf;
+}
 
 void dsc_loader_opts_init(dsc_loader_opts *o)
 {
@@ -40,7 +49,7 @@ dsc_status dsc_augment_parse(const char *text, dsc_augment *out)
     free(buf);
     if (st != DSC_OK) {
         dsc_kvspec_free(&s);
-        return DSC_ERROR(DSC_ERR_INVALID, "--augment '%s': %s", text, dsc_last_error());
+        return DSC_ERROR(DSC_ERR_INVALID, "--augment '%s': %s", text, last_err());
     }
     for (int i = 0; i < s.n_items && st == DSC_OK; i++) {
         const char *k = s.items[i].key ? s.items[i].key : s.items[i].value;

@@ -62,6 +62,14 @@ struct dsc_trainer {
     char ckpt_path[4096];
 };
 
+/* A copy of the last error message: DSC_ERROR must not read the buffer it writes. */
+static const char *last_err(void)
+{
+    static _Thread_local char buf[1024];
+    snprintf(buf, sizeof buf, "%s", dsc_last_error());
+    return buf;
+}
+
 static char *dupstr(const char *s) { return s ? strcpy(malloc(strlen(s) + 1), s) : NULL; }
 
 static double now_s(void)
@@ -98,7 +106,7 @@ static dsc_status prepare_data(dsc_trainer *t)
     memset(&full, 0, sizeof full);
     dsc_status st = dsc_dataset_load_opts(o->data, &dopt, &full);
     if (st != DSC_OK)
-        return DSC_ERROR(st, "--data: %s", dsc_last_error());
+        return DSC_ERROR(st, "--data: %s", last_err());
     if (full.sparse && (st = dsc_dataset_densify(&full, 0)) != DSC_OK)
         goto fail;
     if ((st = dsc_dataset_to_dtype(&full, DSC_DATA_F32)) != DSC_OK)
@@ -432,7 +440,7 @@ static dsc_status load_checkpoint(dsc_trainer *t, int64_t *jsonl_size, int64_t *
     char path[4096];
     dsc_status st = dsc_checkpoint_load_latest(t->o.resume_dir, warn_ckpt, NULL, &s, path, sizeof path, NULL, NULL);
     if (st != DSC_OK)
-        return DSC_ERROR(st, "--resume %s: %s", t->o.resume_dir, dsc_last_error());
+        return DSC_ERROR(st, "--resume %s: %s", t->o.resume_dir, last_err());
     st = dsc_train_model_from(&t->m, &s, path);
     if (t->o.eval_only) {
         /* Evaluation: the weights and the training split's standardization statistics. */
@@ -496,7 +504,7 @@ static dsc_status load_checkpoint(dsc_trainer *t, int64_t *jsonl_size, int64_t *
         dsc_loader_state ls = {cnt[C_LD_EPOCH], cnt[C_LD_INDEX], rng[0], rng[1]};
         st = dsc_loader_set_state(&t->loader, &ls);
         if (st != DSC_OK)
-            st = DSC_ERROR(st, "--resume %s: %s (another --seed or --batch-size?)", t->o.resume_dir, dsc_last_error());
+            st = DSC_ERROR(st, "--resume %s: %s (another --seed or --batch-size?)", t->o.resume_dir, last_err());
     }
     if (st == DSC_OK)
         st = dsc_schedule_state_load(t->sched, sstate);
@@ -603,7 +611,7 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
         dsc_shape_str(&fs, shp, sizeof shp);
         st = dsc_model_build(t->o.model, ds->feat_ndim, ds->feat_shape, (int)ds->num_classes, o->batch_size, &t->m);
         if (st != DSC_OK) {
-            st = DSC_ERROR(st, "--model: %s (data '%s' has examples of shape %s and %lld classes)", dsc_last_error(),
+            st = DSC_ERROR(st, "--model: %s (data '%s' has examples of shape %s and %lld classes)", last_err(),
                            t->o.data, shp, (long long)ds->num_classes);
             goto fail;
         }
@@ -621,7 +629,7 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
     size_t P;
     dsc_graph_params(t->m.g, &P);
     if ((st = dsc_optim_new(t->o.opt, P, DSC_FLOAT32, &t->opt)) != DSC_OK) {
-        st = DSC_ERROR(st, "--opt: %s", dsc_last_error());
+        st = DSC_ERROR(st, "--opt: %s", last_err());
         goto fail;
     }
     t->n_groups = dsc_optim_num_groups(t->opt);
@@ -633,7 +641,7 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
     for (int gi = 0; gi < t->n_groups; gi++)
         t->base_lrs[gi] = dsc_optim_get_lr(t->opt, gi);
     if ((st = dsc_schedule_new(t->o.schedule, &t->sched)) != DSC_OK) {
-        st = DSC_ERROR(st, "--schedule: %s", dsc_last_error());
+        st = DSC_ERROR(st, "--schedule: %s", last_err());
         goto fail;
     }
     {
@@ -641,7 +649,7 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
         if (o->clip_norm > 0)
             snprintf(spec, sizeof spec, "clip_norm:max_norm=%.17g", o->clip_norm);
         if ((st = dsc_transform_new(spec, &t->tx)) != DSC_OK) {
-            st = DSC_ERROR(st, "--clip-norm: %s", dsc_last_error());
+            st = DSC_ERROR(st, "--clip-norm: %s", last_err());
             goto fail;
         }
     }
@@ -654,7 +662,6 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
         lo.augment = aug;
         lo.seed = o->seed;
         if ((st = dsc_loader_init(&t->loader, &t->train, &lo)) != DSC_OK) {
-            st = DSC_ERROR(st, "%s", dsc_last_error());
             goto fail;
         }
     }
@@ -757,9 +764,9 @@ static dsc_status diverged_in_node(dsc_trainer *t, int in_grads, double loss)
         snprintf(where, sizeof where, "; first non-finite value in node %d%s%s%s (%s)", id, name ? " '" : "",
                  name ? name : "", name ? "'" : "", op ? op : "?");
     return DSC_ERROR(DSC_ERR_NUMERIC,
-                     "diverged at step %lld (epoch %lld): the loss is %g%s; stopped, the last good checkpoint is "
+                     "diverged at step %lld (epoch %lld): the loss is %s%s; stopped, the last good checkpoint is "
                      "kept%s%s",
-                     (long long)(t->step + 1), (long long)(t->epoch + 1), loss, where, t->ckpt_path[0] ? ": " : "",
+                     (long long)(t->step + 1), (long long)(t->epoch + 1), isnan(loss) ? "NaN" : loss > 0 ? "+Inf" : "-Inf", where, t->ckpt_path[0] ? ": " : "",
                      t->ckpt_path);
 }
 
@@ -826,7 +833,7 @@ static dsc_status end_epoch(dsc_trainer *t, dsc_train_result *res, double run_ti
         const double metric = t->has_val ? vl : t->last_loss;
         dsc_status s = dsc_schedule_observe(t->sched, metric);
         if (s != DSC_OK)
-            return DSC_ERROR(s, "--schedule: %s", dsc_last_error());
+            return DSC_ERROR(s, "--schedule: %s", last_err());
     }
     if (t->o.early_stop > 0) {
         if (vl < t->best) {
