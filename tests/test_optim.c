@@ -38,6 +38,8 @@ static const char *const all_specs[] = {
     "armijo:lr=0.01",
     "sam:rho=0.05,adaptive=1,base=[sgd:lr=1e-3,momentum=0.9]",
     "lookahead:k=3,alpha=0.6,base=[adam:lr=0.01,amsgrad=1]",
+    "average:mode=ema,decay=0.9,base=[adam:lr=0.01]",
+    "average:start=2,every=2,base=[sgd:lr=1e-3,momentum=0.9]",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
 
@@ -128,7 +130,17 @@ static void run_torch_fixtures(int f32)
                 }
                 t++;
             }
+            if (!strncmp(spec, "average", 7)) { /* the fixture holds the averaged weights */
+                CHECK_OK(dsc_optim_swap_average(o, f32 ? (void *)xf : (void *)x));
+                if (f32)
+                    x[0] = xf[0], x[1] = xf[1];
+            }
             const double got[3] = {x[0], x[1], dsc_testfn_eval(fn, x, NULL)};
+            if (!strncmp(spec, "average", 7)) {
+                CHECK_OK(dsc_optim_swap_average(o, f32 ? (void *)xf : (void *)x));
+                if (f32)
+                    x[0] = xf[0], x[1] = xf[1];
+            }
             for (int k = 0; k < 3; k++) {
                 const double e = fabs(got[k] - w[k]) / fmax(fabs(w[k]), 1e-300);
                 worst = fmax(worst, e);
@@ -147,7 +159,7 @@ static void run_torch_fixtures(int f32)
         cases++;
     }
     fclose(idx);
-    CHECK(cases >= 29);
+    CHECK(cases >= 31);
     dsc_testfn_free(fn);
 }
 
@@ -612,7 +624,7 @@ static void test_spec_errors(void)
     CHECK_STATUS(dsc_optim_set_hparam(o, 0, "history_size", 5), DSC_ERR_STATE);
     CHECK_OK(dsc_optim_set_hparam(o, 0, "max_iter", 5));
     dsc_optim_free(o);
-    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "lookahead") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
+    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "average") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
     expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
     expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];
@@ -946,6 +958,22 @@ static void test_wrappers(void)
     CHECK_OK(dsc_optim_get_hparam(o, 0, "rho", &rho));
     CHECK_OK(dsc_optim_get_hparam(o, 0, "amsgrad", &ams));
     CHECK(rho == 0.1 && ams == 1);
+    dsc_optim_free(o);
+    /* Averaging: swap in and out; refused before the first average and for other optimizers. */
+    double y[2] = {1, 2}, gy[2] = {1, 1};
+    o = make_or_fail("average:start=2,base=[sgd:lr=0.5]", 2, DSC_FLOAT64);
+    CHECK_STATUS(dsc_optim_swap_average(o, y), DSC_ERR_STATE);
+    CHECK_OK(dsc_optim_step(o, y, gy)); /* (0.5, 1.5), not averaged (t < start) */
+    CHECK_STATUS(dsc_optim_swap_average(o, y), DSC_ERR_STATE);
+    CHECK_OK(dsc_optim_step(o, y, gy)); /* (0, 1): first average */
+    CHECK_OK(dsc_optim_step(o, y, gy)); /* (-0.5, 0.5): average (-0.25, 0.75) */
+    CHECK_OK(dsc_optim_swap_average(o, y));
+    CHECK(y[0] == -0.25 && y[1] == 0.75);
+    CHECK_OK(dsc_optim_swap_average(o, y));
+    CHECK(y[0] == -0.5 && y[1] == 0.5);
+    dsc_optim_free(o);
+    o = make_or_fail("sgd", 2, DSC_FLOAT64);
+    CHECK_STATUS(dsc_optim_swap_average(o, y), DSC_ERR_UNSUPPORTED);
     dsc_optim_free(o);
     expect_error("sam:rho=0.1", DSC_ERR_INVALID, "'base'", "required");
     expect_error("sam:rho=-1,base=sgd", DSC_ERR_RANGE, "'rho'", NULL);

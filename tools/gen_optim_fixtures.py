@@ -98,6 +98,47 @@ CASES = [
 ]
 
 
+class Point(torch.nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = torch.nn.Parameter(p)
+
+
+# Iterate averaging (descent's average:...,base=[...]) against torch.optim.swa_utils.AveragedModel:
+# case name, descent spec, base optimizer, start, every, avg_fn (None: torch's default mean).
+AVG_CASES = [
+    ("average_mean", "average:start=1,every=3,base=[sgd:lr=2e-4,momentum=0.9]",
+     lambda p: O.SGD(p, lr=2e-4, momentum=0.9), 1, 3, None),
+    ("average_ema", "average:mode=ema,decay=0.9,base=[adam:lr=0.01]",
+     lambda p: O.Adam(p, lr=0.01), 0, 1, lambda a, m, n: a + (m - a) * (1 - 0.9)),
+]
+
+
+def run_average(make, start, every, avg_fn, dtype=torch.float64):
+    """The averaged weights at the recorded steps (updated after step t when t >= start and
+    (t - start) % every == 0, as descent does)."""
+    model = Point(torch.tensor(X0, dtype=dtype))
+    swa = torch.optim.swa_utils.AveragedModel(model, avg_fn=avg_fn) if avg_fn else \
+        torch.optim.swa_utils.AveragedModel(model)
+    opt = make(model.parameters())
+
+    def closure():
+        f, g = rosenbrock(model.p.tolist())
+        model.p.grad = torch.tensor(g, dtype=dtype)
+        return f
+
+    rows = []
+    for t in range(1, STEPS[-1] + 1):
+        opt.step(closure)
+        if t >= start and (t - start) % every == 0:
+            swa.update_parameters(model)
+        if t in STEPS:
+            x = swa.module.p.tolist()
+            f, _ = rosenbrock(x)
+            rows.append([t] + x + [f])
+    return rows
+
+
 def run(make, dtype=torch.float64):
     """Trajectory of one optimizer. float32: the parameters and gradients are float32 (the
     gradient is computed in float64 from the float32 values, then rounded), as the float32
@@ -134,11 +175,19 @@ def main():
                 for r in rows:
                     f.write("%d %s\n" % (r[0], " ".join("%.17g" % v for v in r[1:])))
             idx.write("%s %s\n" % (name, spec))
+            print("%-28s %s" % (name, " ".join("%.6g" % v for v in rows[-1][1:])), file=sys.stderr)
             # The same run with float32 parameters (values written exactly, %.17g of the float).
             rows = run(make, torch.float32)
             with open(os.path.join(OUT, name + ".f32.txt"), "w") as f:
                 for r in rows:
                     f.write("%d %s\n" % (r[0], " ".join("%.17g" % v for v in r[1:])))
+        for name, spec, make, start, every, avg_fn in AVG_CASES:
+            for dtype, suffix in ((torch.float64, ""), (torch.float32, ".f32")):
+                rows = run_average(make, start, every, avg_fn, dtype)
+                with open(os.path.join(OUT, name + suffix + ".txt"), "w") as f:
+                    for r in rows:
+                        f.write("%d %s\n" % (r[0], " ".join("%.17g" % v for v in r[1:])))
+            idx.write("%s %s\n" % (name, spec))
             print("%-28s %s" % (name, " ".join("%.6g" % v for v in rows[-1][1:])), file=sys.stderr)
 
 

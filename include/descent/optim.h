@@ -97,6 +97,12 @@ dsc_status dsc_optim_buffer_at(dsc_optim *opt, int i, dsc_optim_buffer *out);
 int64_t dsc_optim_steps(const dsc_optim *opt);
 dsc_status dsc_optim_set_steps(dsc_optim *opt, int64_t steps);
 
+/* Iterate averaging (optimizer "average:mode=mean|ema,...,base=[SPEC]"): swaps params with the
+ * averaged weights (call again to swap back), e.g. around an evaluation; the average is also
+ * the state buffer "average" for checkpoints. DSC_ERR_UNSUPPORTED for other optimizers,
+ * DSC_ERR_STATE before the first averaged step. */
+dsc_status dsc_optim_swap_average(dsc_optim *opt, void *params);
+
 /* Names of all optimizers, comma separated ("sgd, heavyball, nag, ..."). */
 const char *dsc_optim_names(void);
 /* Writes a help text for one optimizer (its options, defaults and ranges) or, for NULL, all. */

@@ -106,7 +106,7 @@ extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc
     dsc_optim_algo_adadelta, dsc_optim_algo_adam, dsc_optim_algo_adamw, dsc_optim_algo_adamax, dsc_optim_algo_nadam,
     dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
 extern const optim_algo dsc_optim_algo_lbfgs, dsc_optim_algo_nsgd, dsc_optim_algo_polyak, dsc_optim_algo_armijo,
-    dsc_optim_algo_sam, dsc_optim_algo_lookahead;
+    dsc_optim_algo_sam, dsc_optim_algo_lookahead, dsc_optim_algo_average;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL

@@ -11,6 +11,7 @@
 
 enum { SAM_RHO, SAM_ADAPTIVE, SAM_EPS };
 enum { LA_K, LA_ALPHA };
+enum { AVG_MODE, AVG_DECAY, AVG_START, AVG_EVERY };
 
 #define T float
 #define SFX _f32
@@ -32,6 +33,11 @@ static dsc_status lookahead_step(dsc_optim *o, void *p, void *g, dsc_closure c, 
 {
     return o->dtype == DSC_FLOAT64 ? lookahead_step_f64(o, p, g, c, ctx, loss)
                                    : lookahead_step_f32(o, p, g, c, ctx, loss);
+}
+
+static dsc_status average_step(dsc_optim *o, void *p, void *g, dsc_closure c, void *ctx, double *loss)
+{
+    return o->dtype == DSC_FLOAT64 ? average_step_f64(o, p, g, c, ctx, loss) : average_step_f32(o, p, g, c, ctx, loss);
 }
 
 static const optim_key sam_keys[] = {
@@ -81,3 +87,52 @@ const optim_algo dsc_optim_algo_lookahead = {
     .single_group = 1,
     .wrap_step = lookahead_step,
 };
+
+static const char *const avg_modes[] = {"mean", "ema", NULL};
+static const optim_key average_keys[] = {
+    KENUM("mode", 0, avg_modes),
+    KREAL("decay", 0.999, 0, 1, 0, 0),
+    KREAL("start", 0, 0, 1e18, 0, 0),
+    KREAL("every", 1, 1, 1e18, 0, 0),
+};
+
+static dsc_status average_check(const double *hp)
+{
+    if (hp[AVG_START] != floor(hp[AVG_START]) || hp[AVG_EVERY] != floor(hp[AVG_EVERY]))
+        return DSC_ERROR(DSC_ERR_RANGE, "average: options 'start' and 'every' must be integers (got %g, %g)",
+                         hp[AVG_START], hp[AVG_EVERY]);
+    return DSC_OK;
+}
+
+const optim_algo dsc_optim_algo_average = {
+    .name = "average",
+    .summary = "iterate averaging over a base optimizer (mode=mean: SWA / Polyak-Ruppert as torch's "
+               "AveragedModel; ema); dsc_optim_swap_average for evaluation",
+    .keys = average_keys,
+    .n_keys = (int)(sizeof average_keys / sizeof average_keys[0]),
+    .state_names = {"average"},
+    .n_state = 1,
+    .n_scalars = 1,
+    .check = average_check,
+    .single_group = 1,
+    .wrap_step = average_step,
+};
+
+dsc_status dsc_optim_swap_average(dsc_optim *opt, void *params)
+{
+    if (!opt || (!params && opt->n))
+        return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_swap_average: NULL argument");
+    if (opt->algo != &dsc_optim_algo_average)
+        return DSC_ERROR(DSC_ERR_UNSUPPORTED, "%s keeps no average: use average:...,base=[%s...]", opt->algo->name,
+                         opt->algo->name);
+    if (!opt->groups[0].scal || opt->groups[0].scal[0] == 0 || !opt->buf[0])
+        return DSC_ERROR(DSC_ERR_STATE, "average: no iterate has been averaged yet");
+    const size_t es = opt->dtype == DSC_FLOAT64 ? sizeof(double) : sizeof(float);
+    unsigned char *a = opt->buf[0], *p = params;
+    for (size_t i = 0; i < opt->n * es; i++) {
+        const unsigned char tmp = a[i];
+        a[i] = p[i];
+        p[i] = tmp;
+    }
+    return DSC_OK;
+}

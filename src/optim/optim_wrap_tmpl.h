@@ -55,4 +55,36 @@ static dsc_status FN(lookahead_step)(dsc_optim *o, void *pv, void *gv, dsc_closu
     return DSC_OK;
 }
 
+/* Iterate averaging, as torch.optim.swa_utils.AveragedModel.update_parameters after the base
+ * step of every step t >= start with (t - start) % every == 0: the first averaged iterate is
+ * copied; then mode=mean: avg = avg + (p - avg)/(n + 1) (torch's default avg_fn; SWA and
+ * Polyak-Ruppert), mode=ema: avg = avg + (1 - decay)(p - avg). n counts averaged iterates. */
+static dsc_status FN(average_step)(dsc_optim *o, void *pv, void *gv, dsc_closure closure, void *ctx, double *loss)
+{
+    const double *h = o->groups[0].hp;
+    const size_t n = o->n;
+    T *p = pv, *avg = o->buf[0];
+    double *count = &o->groups[0].scal[0];
+    if (closure)
+        DSC_TRY(dsc_optim_step_closure(o->inner, pv, gv, closure, ctx, loss));
+    else
+        DSC_TRY(dsc_optim_step(o->inner, pv, gv));
+    const int64_t t = o->steps, start = (int64_t)h[AVG_START], every = (int64_t)h[AVG_EVERY];
+    if (t < start || (t - start) % every != 0)
+        return DSC_OK;
+    if (*count == 0) {
+        memcpy(avg, p, n * sizeof *p);
+    } else if (h[AVG_MODE] == 0) {
+        const T div = (T)(*count + 1);
+        for (size_t i = 0; i < n; i++)
+            avg[i] = avg[i] + (p[i] - avg[i]) / div;
+    } else {
+        const T w = (T)(1.0 - h[AVG_DECAY]);
+        for (size_t i = 0; i < n; i++)
+            avg[i] = avg[i] + (p[i] - avg[i]) * w;
+    }
+    *count += 1;
+    return DSC_OK;
+}
+
 #undef FN
