@@ -930,8 +930,8 @@ static dsc_status plan_make(const dsc_st_tensor *tensors, int n, const dsc_st_me
     }
     for (int i = 0; i < n; i++) {
         const dsc_st_tensor *t = &tensors[i];
-        if (!t->name || !t->name[0] || strcmp(t->name, "__metadata__") == 0 || !valid_utf8(t->name)) {
-            s = DSC_ERROR(DSC_ERR_INVALID, "safetensors write: tensor %d has an invalid name '%s' (empty, "
+        if (!t->name || strcmp(t->name, "__metadata__") == 0 || !valid_utf8(t->name)) {
+            s = DSC_ERROR(DSC_ERR_INVALID, "safetensors write: tensor %d has an invalid name '%s' (NULL, "
                           "'__metadata__' or not UTF-8)", i, t->name ? t->name : "(null)");
             goto done;
         }
