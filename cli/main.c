@@ -7,8 +7,11 @@
 /* Subcommands: one file each (cli/cmd_<name>.c), int cmd_<name>(argc, argv) with argv[0] the
  * command name; returns the exit code (0 ok, 2 bad usage, 1 failure). */
 int cmd_eval(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_datasets(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_optim(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
@@ -20,6 +23,9 @@ static const struct command {
     {"train", cmd_train, "train a model on a data set (run directory, checkpoints, resume)"},
     {"eval", cmd_eval, "evaluate a run's checkpoint on a data set"},
     {"info", cmd_info, "layers, parameter count and FLOPs of a model"},
+    {"datasets", cmd_datasets, "list the data sets: embedded, IDX files found, generators, formats"},
+    {"plot", cmd_plot, "draw metrics of runs with gnuplot (PNG, SVG, PDF)"},
+    {"compare", cmd_compare, "table of the final metrics of runs; overlaid curves"},
     {"optim", cmd_optim, "run an optimizer on a test function and print its trajectory"},
     {"schedule", cmd_schedule, "print a learning-rate schedule, one line per step"},
 };
