@@ -2,6 +2,7 @@
 #ifndef DESCENT_H
 #define DESCENT_H
 
+#include "descent/config.h"
 #include "descent/data.h"
 #include "descent/error.h"
 #include "descent/gradcheck.h"
