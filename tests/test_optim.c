@@ -40,6 +40,8 @@ static const char *const all_specs[] = {
     "lookahead:k=3,alpha=0.6,base=[adam:lr=0.01,amsgrad=1]",
     "average:mode=ema,decay=0.9,base=[adam:lr=0.01]",
     "average:start=2,every=2,base=[sgd:lr=1e-3,momentum=0.9]",
+    "sgd_schedulefree:lr=1e-3,warmup_steps=3,weight_decay=0.01",
+    "adamw_schedulefree:lr=0.01,warmup_steps=2,r=1",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
 
@@ -624,7 +626,7 @@ static void test_spec_errors(void)
     CHECK_STATUS(dsc_optim_set_hparam(o, 0, "history_size", 5), DSC_ERR_STATE);
     CHECK_OK(dsc_optim_set_hparam(o, 0, "max_iter", 5));
     dsc_optim_free(o);
-    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "average") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
+    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "adamw_schedulefree") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
     expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
     expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];
@@ -983,9 +985,72 @@ static void test_wrappers(void)
     dsc_testfn_free(q);
 }
 
+/* Schedule-Free SGD against a direct transcription of the reference implementation's
+ * y-update (y = lerp(y, z, c) + lr (beta (1 - c) - 1) u, z -= lr u) on a quadratic. */
+static void test_schedulefree(void)
+{
+    enum { D = 4 };
+    dsc_testfn *q = NULL;
+    CHECK_OK(dsc_testfn_new("quadratic:d=4,kappa=10", &q));
+    dsc_optim *o = make_or_fail("sgd_schedulefree:lr=0.05,momentum=0.9,warmup_steps=5,r=1,weight_decay=0.01", D,
+                                DSC_FLOAT64);
+    double y[D], g[D], yr[D], zr[D], gr_[D], lr_max = 0, wsum = 0;
+    for (int i = 0; i < D; i++)
+        y[i] = yr[i] = zr[i] = 1 + 0.25 * i;
+    CHECK_STATUS(dsc_optim_swap_average(o, y), DSC_ERR_STATE);
+    for (int t = 1; t <= 40; t++) {
+        dsc_testfn_eval(q, y, g);
+        CHECK_OK(dsc_optim_step(o, y, g));
+        const double lr = 0.05 * (t < 5 ? t / 5.0 : 1);
+        lr_max = fmax(lr_max, lr);
+        const double w = pow(t, 1) * lr_max * lr_max;
+        wsum += w;
+        const double c = w / wsum;
+        dsc_testfn_eval(q, yr, gr_);
+        for (int i = 0; i < D; i++) {
+            const double u = gr_[i] + 0.01 * yr[i];
+            yr[i] = yr[i] + c * (zr[i] - yr[i]) + lr * (0.9 * (1 - c) - 1) * u;
+            zr[i] = zr[i] - lr * u;
+        }
+    }
+    for (int i = 0; i < D; i++)
+        CHECK_REL(y[i], yr[i], 1e-11, 1e-12);
+    /* x = (y - (1 - beta) z)/beta; the swap gives it. */
+    double x[D];
+    memcpy(x, y, sizeof x);
+    CHECK_OK(dsc_optim_swap_average(o, x));
+    for (int i = 0; i < D; i++)
+        CHECK_REL(x[i], (yr[i] - 0.1 * zr[i]) / 0.9, 1e-10, 1e-12);
+    CHECK_OK(dsc_optim_swap_average(o, x));
+    CHECK(memcmp(x, y, sizeof x) == 0);
+    dsc_optim_free(o);
+    /* AdamW: the first step is p - lr*g/(|g| + eps). */
+    double p1 = 1, g1 = 4;
+    o = make_or_fail("adamw_schedulefree:lr=0.1,eps=0", 1, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, &p1, &g1));
+    CHECK_NEAR(p1, 0.9, 1e-15);
+    dsc_optim_free(o);
+    /* Converges without a schedule on the kappa = 10 quadratic; x is at least as good as y. */
+    o = make_or_fail("sgd_schedulefree:lr=0.1", D, DSC_FLOAT64);
+    for (int i = 0; i < D; i++)
+        y[i] = 1;
+    for (int t = 0; t < 2000; t++) {
+        dsc_testfn_eval(q, y, g);
+        CHECK_OK(dsc_optim_step(o, y, g));
+    }
+    const double fy = dsc_testfn_eval(q, y, NULL);
+    CHECK_OK(dsc_optim_swap_average(o, y));
+    const double fx = dsc_testfn_eval(q, y, NULL);
+    if (getenv("DSC_TEST_VERBOSE"))
+        printf("  schedule-free SGD, 2000 steps: f(y) = %.3g, f(x) = %.3g\n", fy, fx);
+    CHECK(fx < 1e-6 && fy < 1e-6);
+    dsc_optim_free(o);
+    dsc_testfn_free(q);
+}
+
 DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_torch_fixtures_float32), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
               TEST(test_testfns), TEST(test_eps_variants), TEST(test_lessard_heavy_ball_cycle),
               TEST(test_reddi_adam_counterexample), TEST(test_momentum_noise_floor),
-              TEST(test_nsgd_polyak_armijo), TEST(test_wrappers))
+              TEST(test_nsgd_polyak_armijo), TEST(test_wrappers), TEST(test_schedulefree))

@@ -97,10 +97,10 @@ dsc_status dsc_optim_buffer_at(dsc_optim *opt, int i, dsc_optim_buffer *out);
 int64_t dsc_optim_steps(const dsc_optim *opt);
 dsc_status dsc_optim_set_steps(dsc_optim *opt, int64_t steps);
 
-/* Iterate averaging (optimizer "average:mode=mean|ema,...,base=[SPEC]"): swaps params with the
- * averaged weights (call again to swap back), e.g. around an evaluation; the average is also
- * the state buffer "average" for checkpoints. DSC_ERR_UNSUPPORTED for other optimizers,
- * DSC_ERR_STATE before the first averaged step. */
+/* Evaluation weights: for iterate averaging ("average:mode=mean|ema,...,base=[SPEC]") the
+ * average, for the schedule-free optimizers the x sequence. Swaps params with them (call again
+ * to swap back), e.g. around an evaluation; they are also a state buffer ("average", "x") for
+ * checkpoints. DSC_ERR_UNSUPPORTED for other optimizers, DSC_ERR_STATE before there are any. */
 dsc_status dsc_optim_swap_average(dsc_optim *opt, void *params);
 
 /* Names of all optimizers, comma separated ("sgd, heavyball, nag, ..."). */

@@ -83,6 +83,9 @@ typedef struct optim_algo {
      * already counted the step and initialized the wrapper's own state. Groups, lr and unknown
      * options are forwarded to the inner optimizer. */
     dsc_status (*wrap_step)(dsc_optim *o, void *p, void *grad, dsc_closure closure, void *ctx, double *loss);
+    /* 1 + the index of the buffer that holds the evaluation weights (the average, schedule-free's
+     * x) for dsc_optim_swap_average; 0: none. */
+    int eval_buf;
 } optim_algo;
 
 struct dsc_optim {
@@ -106,7 +109,8 @@ extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc
     dsc_optim_algo_adadelta, dsc_optim_algo_adam, dsc_optim_algo_adamw, dsc_optim_algo_adamax, dsc_optim_algo_nadam,
     dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
 extern const optim_algo dsc_optim_algo_lbfgs, dsc_optim_algo_nsgd, dsc_optim_algo_polyak, dsc_optim_algo_armijo,
-    dsc_optim_algo_sam, dsc_optim_algo_lookahead, dsc_optim_algo_average;
+    dsc_optim_algo_sam, dsc_optim_algo_lookahead, dsc_optim_algo_average, dsc_optim_algo_sgd_schedulefree,
+    dsc_optim_algo_adamw_schedulefree;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL

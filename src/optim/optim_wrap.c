@@ -116,19 +116,26 @@ const optim_algo dsc_optim_algo_average = {
     .check = average_check,
     .single_group = 1,
     .wrap_step = average_step,
+    .eval_buf = 1,
 };
 
 dsc_status dsc_optim_swap_average(dsc_optim *opt, void *params)
 {
     if (!opt || (!params && opt->n))
         return DSC_ERROR(DSC_ERR_INVALID, "dsc_optim_swap_average: NULL argument");
-    if (opt->algo != &dsc_optim_algo_average)
-        return DSC_ERROR(DSC_ERR_UNSUPPORTED, "%s keeps no average: use average:...,base=[%s...]", opt->algo->name,
-                         opt->algo->name);
-    if (!opt->groups[0].scal || opt->groups[0].scal[0] == 0 || !opt->buf[0])
-        return DSC_ERROR(DSC_ERR_STATE, "average: no iterate has been averaged yet");
+    if (!opt->algo->eval_buf)
+        return DSC_ERROR(DSC_ERR_UNSUPPORTED,
+                         "%s has no separate evaluation weights: use average:...,base=[%s...] (or a schedule-free "
+                         "optimizer)",
+                         opt->algo->name, opt->algo->name);
+    const int b = opt->algo->eval_buf - 1;
+    if (opt->algo == &dsc_optim_algo_average ? !opt->groups[0].scal || opt->groups[0].scal[0] == 0 : opt->steps == 0)
+        return DSC_ERROR(DSC_ERR_STATE, "%s: no evaluation weights yet (%s)", opt->algo->name,
+                         opt->algo == &dsc_optim_algo_average ? "no iterate has been averaged" : "before the first step");
+    if (!opt->buf[b])
+        return DSC_ERROR(DSC_ERR_STATE, "%s: state not created", opt->algo->name);
     const size_t es = opt->dtype == DSC_FLOAT64 ? sizeof(double) : sizeof(float);
-    unsigned char *a = opt->buf[0], *p = params;
+    unsigned char *a = opt->buf[b], *p = params;
     for (size_t i = 0; i < opt->n * es; i++) {
         const unsigned char tmp = a[i];
         a[i] = p[i];
