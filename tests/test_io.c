@@ -670,8 +670,13 @@ static void test_checkpoints(void)
     /* keep 0 keeps all; prune explicitly. */
     char run2[600];
     snprintf(run2, sizeof run2, "%s", tmp_path("run2"));
-    for (int k = 0; k < 4; k++)
+    CHECK_OK(save_epoch(run2, 0, 0));
+    /* A temporary file of a dead process (pid beyond the kernel's maximum) is cleaned up. */
+    snprintf(path, sizeof path, "%s/checkpoints/ckpt-epoch0001-step000000100.safetensors.tmp.999999999", run2);
+    spit(path, "partial", 7);
+    for (int k = 1; k < 4; k++)
         CHECK_OK(save_epoch(run2, k, 0));
+    CHECK(access(path, F_OK) != 0);
     CHECK_OK(dsc_checkpoint_list(run2, &v, &n));
     CHECK(n == 4);
     free(v);

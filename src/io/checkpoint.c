@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "descent/io.h"
 
@@ -172,6 +174,32 @@ dsc_status dsc_checkpoint_prune(const char *run_dir, int keep)
     return s;
 }
 
+/* Temporary files ("ckpt-….safetensors.tmp.PID", "latest.tmp.PID") left by a process that died
+ * mid-write (a crash or a kill between create and rename): removed when that process no longer
+ * exists, so crashed runs do not accumulate partial files. Best effort; errors are ignored. */
+static void remove_stale_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        if (!t || (strncmp(de->d_name, "ckpt-", 5) != 0 && strncmp(de->d_name, "latest.", 7) != 0))
+            continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end != '\0' || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[4400];
+        if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+            remove(path);
+    }
+    closedir(d);
+}
+
 dsc_status dsc_checkpoint_save(const char *run_dir, int64_t epoch, int64_t step, const dsc_st_tensor *tensors,
                                int n, const dsc_st_meta *meta, int n_meta, int keep, char *path_out,
                                size_t path_size)
@@ -196,6 +224,7 @@ dsc_status dsc_checkpoint_save(const char *run_dir, int64_t epoch, int64_t step,
     snprintf(latest, sizeof latest, "%s/latest", dir);
     DSC_TRY(ensure_dir(run_dir));
     DSC_TRY(ensure_dir(dir));
+    remove_stale_tmp(dir);
 
     uint32_t crc;
     for (int i = 0; i < n; i++)
