@@ -42,6 +42,7 @@ static const char *const all_specs[] = {
     "average:start=2,every=2,base=[sgd:lr=1e-3,momentum=0.9]",
     "sgd_schedulefree:lr=1e-3,warmup_steps=3,weight_decay=0.01",
     "adamw_schedulefree:lr=0.01,warmup_steps=2,r=1",
+    "muon:lr=1e-3,rows=2,weight_decay=0.01",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
 
@@ -192,7 +193,8 @@ static void init_params(dsc_dtype dt, void *p, size_t n)
 static dsc_optim *make_grouped(const char *spec, size_t n, dsc_dtype dt)
 {
     dsc_optim *o = make_or_fail(spec, n, dt);
-    if (o && strncmp(spec, "lbfgs", 5) && strncmp(spec, "polyak", 6) && strncmp(spec, "armijo", 6)) {
+    if (o && strncmp(spec, "lbfgs", 5) && strncmp(spec, "polyak", 6) && strncmp(spec, "armijo", 6) &&
+        strncmp(spec, "muon", 4)) {
         /* (L-BFGS, Polyak and Armijo have one group only) */
         int gi = -1;
         CHECK_OK(dsc_optim_add_group(o, 2, 3, "lr=5e-4", &gi));
@@ -626,7 +628,7 @@ static void test_spec_errors(void)
     CHECK_STATUS(dsc_optim_set_hparam(o, 0, "history_size", 5), DSC_ERR_STATE);
     CHECK_OK(dsc_optim_set_hparam(o, 0, "max_iter", 5));
     dsc_optim_free(o);
-    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "adamw_schedulefree") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
+    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "muon") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
     expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
     expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];
@@ -681,7 +683,8 @@ static void test_threads_bit_identical(void)
     const int saved = dsc_get_num_threads();
     for (int s = 0; s < N_SPECS && p1 && p2 && g; s++) {
         if (!strncmp(all_specs[s], "lbfgs", 5) || !strncmp(all_specs[s], "polyak", 6) ||
-            !strncmp(all_specs[s], "armijo", 6) || !strncmp(all_specs[s], "sam", 3))
+            !strncmp(all_specs[s], "armijo", 6) || !strncmp(all_specs[s], "sam", 3) ||
+            !strncmp(all_specs[s], "muon", 4))
             continue; /* they need a closure; their vector loops are serial */
         dsc_test_fill(p1, N, 7, -1, 1);
         memcpy(p2, p1, N * sizeof *p1);
@@ -1048,9 +1051,62 @@ static void test_schedulefree(void)
     dsc_testfn_free(q);
 }
 
+/* Muon: Newton-Schulz acts on the singular values sigma of G/||G||_F by the quintic
+ * phi(s) = a s + b s^3 + c s^5, ns_steps times; so for G = diag(3, 4) the update is
+ * -lr diag(phi^5(0.6), phi^5(0.8)), and for a 3 x 1 column (transposed internally, sigma = 1)
+ * -lr sqrt(3) phi^5(1) G/||G||. */
+static double phi5(double s)
+{
+    for (int k = 0; k < 5; k++)
+        s = 3.4445 * s - 4.7750 * s * s * s + 2.0315 * s * s * s * s * s;
+    return s;
+}
+
+static void test_muon(void)
+{
+    for (int dti = 0; dti < 2; dti++) {
+        const dsc_dtype dt = dti ? DSC_FLOAT64 : DSC_FLOAT32;
+        const double tol = dti ? 1e-12 : 1e-5;
+        double pd[4] = {0}, gd[4] = {3, 0, 0, 4};
+        float pf[4] = {0}, gf[4] = {3, 0, 0, 4};
+        dsc_optim *o = make_or_fail("muon:lr=1,momentum=0,rows=2", 4, dt);
+        CHECK_OK(dsc_optim_step(o, dti ? (void *)pd : (void *)pf, dti ? (void *)gd : (void *)gf));
+        for (int i = 0; i < 4; i++)
+            if (!dti)
+                pd[i] = pf[i];
+        CHECK_NEAR(pd[0], -phi5(3 / (5 + 1e-7)), tol); /* 1e-7: the reference's norm guard */
+        CHECK_NEAR(pd[3], -phi5(4 / (5 + 1e-7)), tol);
+        CHECK_NEAR(pd[1], 0, tol);
+        CHECK_NEAR(pd[2], 0, tol);
+        dsc_optim_free(o);
+    }
+    double p3[3] = {0}, g3[3] = {0, 3, 4};
+    dsc_optim *o = make_or_fail("muon:lr=1,momentum=0,rows=3", 3, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_step(o, p3, g3));
+    const double sg = 5 / (5 + 1e-7), f = -sqrt(3.0) * phi5(sg) / sg;
+    CHECK_NEAR(p3[0], 0, 1e-12);
+    CHECK_NEAR(p3[1], f * 3 / (5 + 1e-7), 1e-12);
+    CHECK_NEAR(p3[2], f * 4 / (5 + 1e-7), 1e-12);
+    dsc_optim_free(o);
+    /* Layout errors at the first step. */
+    double p10[10] = {0}, g10[10] = {0};
+    o = make_or_fail("muon:rows=3", 10, DSC_FLOAT64);
+    CHECK_STATUS(dsc_optim_step(o, p10, g10), DSC_ERR_SHAPE);
+    dsc_optim_free(o);
+    o = make_or_fail("muon:rows=2", 10, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_add_group(o, 4, 2, "rows=1", NULL));
+    CHECK_STATUS(dsc_optim_step(o, p10, g10), DSC_ERR_INVALID);
+    dsc_optim_free(o);
+    /* One matrix per group: [0, 6) 2 x 3 and [6, 10) 2 x 2 as group 0 and 1. */
+    o = make_or_fail("muon:rows=2", 10, DSC_FLOAT64);
+    CHECK_OK(dsc_optim_add_group(o, 6, 4, "rows=2", NULL));
+    CHECK_OK(dsc_optim_step(o, p10, g10));
+    dsc_optim_free(o);
+}
+
 DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_torch_fixtures_float32), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
               TEST(test_testfns), TEST(test_eps_variants), TEST(test_lessard_heavy_ball_cycle),
               TEST(test_reddi_adam_counterexample), TEST(test_momentum_noise_floor),
-              TEST(test_nsgd_polyak_armijo), TEST(test_wrappers), TEST(test_schedulefree))
+              TEST(test_nsgd_polyak_armijo), TEST(test_wrappers), TEST(test_schedulefree), TEST(test_muon))

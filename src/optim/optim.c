@@ -13,7 +13,7 @@
 #define OPTIM_LIST(X)                                                                                     \
     X(sgd) X(heavyball) X(nag) X(adagrad) X(adagrad_norm) X(rmsprop) X(adadelta) X(adam) X(adamw) X(adamax) \
         X(nadam) X(radam) X(rprop) X(asgd) X(signum) X(lion) X(lamb) X(lars) X(lbfgs) X(nsgd) X(polyak) X(armijo) X(sam)     \
-            X(lookahead) X(average) X(sgd_schedulefree) X(adamw_schedulefree)
+            X(lookahead) X(average) X(sgd_schedulefree) X(adamw_schedulefree) X(muon)
 #define OPTIM_PTR(nm) &dsc_optim_algo_##nm,
 #define OPTIM_STR(nm) ", " #nm
 static const optim_algo *const algos[] = {OPTIM_LIST(OPTIM_PTR)};
@@ -426,6 +426,14 @@ static int buffer_used(const dsc_optim *o, int i)
     return 0;
 }
 
+static size_t group_len(const optim_group *g)
+{
+    size_t len = 0;
+    for (int s = 0; s < g->nseg; s++)
+        len += g->segs[s].len;
+    return len;
+}
+
 static dsc_status materialize(dsc_optim *o)
 {
     if (o->materialized)
@@ -440,11 +448,20 @@ static dsc_status materialize(dsc_optim *o)
             return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory for state '%s' (%zu elements)", a->name,
                              a->state_names[i], len);
     }
+    if (a->check_layout)
+        for (int g = 0; g < o->ngroups; g++)
+            DSC_TRY(a->check_layout(&o->groups[g], g));
     if (a->scratch_len) {
-        const size_t len = a->scratch_len(o->groups[0].hp, o->n);
+        size_t len = 0;
+        for (int g = 0; g < o->ngroups; g++) {
+            const size_t l = a->scratch_len(o->groups[g].hp, group_len(&o->groups[g]));
+            len = l > len ? l : len;
+        }
         o->scratch = len <= SIZE_MAX / dtype_size(o->dtype) ? calloc(len ? len : 1, dtype_size(o->dtype)) : NULL;
         if (!o->scratch)
             return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory for %zu elements of scratch space", a->name, len);
+        for (int g = 0; g < o->ngroups; g++)
+            o->groups[g].scratch = o->scratch;
     }
     if (a->n_scalars) {
         o->scal = calloc((size_t)o->ngroups * (size_t)a->n_scalars, sizeof(double));
@@ -653,7 +670,8 @@ dsc_status dsc_optim_set_hparam(dsc_optim *opt, int group, const char *key, doub
     }
     DSC_TRY(check_range(a, hp));
     if (opt->materialized && (a->buf_len || a->scratch_len)) {
-        int same = !a->scratch_len || a->scratch_len(hp, opt->n) == a->scratch_len(opt->groups[group].hp, opt->n);
+        const size_t gl = group_len(&opt->groups[group]);
+        int same = !a->scratch_len || a->scratch_len(hp, gl) == a->scratch_len(opt->groups[group].hp, gl);
         for (int i = 0; i < a->n_state && same && a->buf_len; i++)
             same = a->buf_len(hp, opt->n, i) == a->buf_len(opt->groups[group].hp, opt->n, i);
         if (!same)

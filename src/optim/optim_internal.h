@@ -35,6 +35,7 @@ typedef struct optim_group {
     double *scal;            /* the group's float64 scalar state (algo->n_scalars) */
     optim_seg *segs;         /* the slices of the group, sorted by offset */
     int nseg, cap;
+    void *scratch;           /* algo->scratch_len elements (max over groups), shared by all groups */
 } optim_group;
 
 /* One update of every slice of group g; t is the step number (1 for the first step); p and
@@ -74,9 +75,12 @@ typedef struct optim_algo {
     optim_kernel step[2]; /* [DSC_FLOAT32], [DSC_FLOAT64] */
     /* Optional, for optimizers that need a closure (then step is NULL): */
     optim_closure_kernel closure_step[2];
-    /* Length of buffer i (NULL: n for every buffer) and of the scratch space (NULL: none). */
+    /* Length of buffer i (NULL: n for every buffer) and of the scratch space for a group of
+     * len elements (NULL: none; the driver allocates the maximum over groups). */
     size_t (*buf_len)(const double *hp, size_t n, int i);
-    size_t (*scratch_len)(const double *hp, size_t n);
+    size_t (*scratch_len)(const double *hp, size_t len);
+    /* Checks a group's options against its slices at the first step (NULL: none). */
+    dsc_status (*check_layout)(const optim_group *g, int index);
     int single_group; /* 1: parameter groups are refused (as torch's LBFGS) */
     /* Wrappers (sam, lookahead): the spec's required base=SPEC is the wrapped optimizer
      * (o->inner). wrap_step does the whole step (closure NULL for a plain step); the driver has
@@ -110,7 +114,7 @@ extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc
     dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
 extern const optim_algo dsc_optim_algo_lbfgs, dsc_optim_algo_nsgd, dsc_optim_algo_polyak, dsc_optim_algo_armijo,
     dsc_optim_algo_sam, dsc_optim_algo_lookahead, dsc_optim_algo_average, dsc_optim_algo_sgd_schedulefree,
-    dsc_optim_algo_adamw_schedulefree;
+    dsc_optim_algo_adamw_schedulefree, dsc_optim_algo_muon;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL
