@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_idx fuzz_csv fuzz_libsvm fuzz_npy fuzz_spec fuzz_safetensors)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_idx fuzz_csv fuzz_libsvm fuzz_npy fuzz_spec fuzz_safetensors fuzz_config)
 build="${DSC_FUZZ_BUILD:-$root/build-fuzz}"
 cc="${CC:-clang}"
 if ! command -v "$cc" >/dev/null; then

@@ -83,6 +83,9 @@ static dsc_status add_row(dsc_runlog *log)
 /* Index of column name, created (NaN for the rows so far) when new; -1 on failure. */
 static int get_col(dsc_runlog *log, const char *name, size_t name_len)
 {
+    const char *nul = memchr(name, '\0', name_len); /* a CSV header may hold NUL bytes: names end there */
+    if (nul)
+        name_len = (size_t)(nul - name);
     for (int j = 0; j < log->ncols; j++)
         if (strlen(log->cols[j]) == name_len && !memcmp(log->cols[j], name, name_len))
             return j;
