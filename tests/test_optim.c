@@ -43,6 +43,7 @@ static const char *const all_specs[] = {
     "sgd_schedulefree:lr=1e-3,warmup_steps=3,weight_decay=0.01",
     "adamw_schedulefree:lr=0.01,warmup_steps=2,r=1",
     "muon:lr=1e-3,rows=2,weight_decay=0.01",
+    "zo:method=spsa,directions=2,mu=1e-4,seed=7,base=[adam:lr=0.01]",
 };
 #define N_SPECS ((int)(sizeof all_specs / sizeof all_specs[0]))
 
@@ -286,7 +287,13 @@ static void test_float32_matches_float64(void)
         double worst = 0;
         for (int i = 0; i < N; i++)
             worst = fmax(worst, fabs(p32[i] - p64[i]) / fmax(fabs(p64[i]), 1e-3));
-        /* L-BFGS runs ~3 inner iterations per step with curvature pairs that amplify rounding. */
+        /* L-BFGS runs ~3 inner iterations per step with curvature pairs that amplify rounding;
+         * zeroth-order estimates difference float32 losses at p +- 1e-4 u (relative error ~1e-3). */
+        if (!strncmp(all_specs[s], "zo", 2)) {
+            dsc_optim_free(a);
+            dsc_optim_free(b);
+            continue;
+        }
         const double tol = strncmp(all_specs[s], "lbfgs", 5) ? 2e-5 : 1e-3;
         if (!(worst < tol))
             fprintf(stderr, "float32 vs float64: %s rel err %.3g\n", all_specs[s], worst);
@@ -628,7 +635,7 @@ static void test_spec_errors(void)
     CHECK_STATUS(dsc_optim_set_hparam(o, 0, "history_size", 5), DSC_ERR_STATE);
     CHECK_OK(dsc_optim_set_hparam(o, 0, "max_iter", 5));
     dsc_optim_free(o);
-    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "muon") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
+    CHECK(!strcmp(strrchr(dsc_optim_names(), ' ') + 1, "zo") && !strncmp(dsc_optim_names(), "sgd, heavyball", 14));
     expect_error("lbfgs:history_size=2.5", DSC_ERR_RANGE, "history_size", "integer");
     expect_error("lbfgs:line_search_fn=armijo", DSC_ERR_INVALID, "line_search_fn", "strong_wolfe");
     char buf[16384];
@@ -684,7 +691,7 @@ static void test_threads_bit_identical(void)
     for (int s = 0; s < N_SPECS && p1 && p2 && g; s++) {
         if (!strncmp(all_specs[s], "lbfgs", 5) || !strncmp(all_specs[s], "polyak", 6) ||
             !strncmp(all_specs[s], "armijo", 6) || !strncmp(all_specs[s], "sam", 3) ||
-            !strncmp(all_specs[s], "muon", 4))
+            !strncmp(all_specs[s], "muon", 4) || !strncmp(all_specs[s], "zo", 2))
             continue; /* they need a closure; their vector loops are serial */
         dsc_test_fill(p1, N, 7, -1, 1);
         memcpy(p2, p1, N * sizeof *p1);
@@ -1104,9 +1111,70 @@ static void test_muon(void)
     dsc_optim_free(o);
 }
 
+/* Zeroth-order estimators: exact (central differences) for coord on a quadratic, unbiased for
+ * the random ones (checked with many directions), and usable with any base optimizer. */
+static void test_zeroth_order(void)
+{
+    enum { D = 4 };
+    dsc_testfn *q = NULL;
+    CHECK_OK(dsc_testfn_new("quadratic:d=4,kappa=4", &q));
+    closure_ctx c = {q, DSC_FLOAT64};
+    double x[D] = {1, -0.5, 0.25, 2}, xr[D], g[D], gt[D];
+    memcpy(xr, x, sizeof x);
+    dsc_optim *o = make_or_fail("zo:method=coord,base=[sgd:lr=0.1,momentum=0.5]", D, DSC_FLOAT64),
+               *r = make_or_fail("sgd:lr=0.1,momentum=0.5", D, DSC_FLOAT64);
+    for (int t = 0; t < 20; t++) {
+        CHECK_OK(dsc_optim_step_closure(o, x, g, closure_fn, &c, NULL));
+        CHECK_OK(dsc_optim_step_closure(r, xr, g, closure_fn, &c, NULL));
+    }
+    for (int i = 0; i < D; i++)
+        CHECK_REL(x[i], xr[i], 1e-9, 1e-9);
+    dsc_optim_buffer b;
+    CHECK_OK(dsc_optim_buffer_at(o, 0, &b));
+    CHECK(!strcmp(b.name, "scalars") && ((double *)b.data)[1] == 20 * (1 + 2 * D)); /* evaluations */
+    dsc_optim_free(o);
+    dsc_optim_free(r);
+    /* One step with lr = 1 from x0 moves by minus the estimate: average it over many directions. */
+    const char *specs[3] = {"zo:method=gauss,directions=40000,symmetric=1,seed=1,base=[sgd:lr=1]",
+                            "zo:method=sphere,directions=40000,symmetric=1,seed=2,base=[sgd:lr=1]",
+                            "zo:method=spsa,directions=40000,seed=3,base=[sgd:lr=1]"};
+    const double x0[D] = {1, -0.5, 0.25, 2};
+    dsc_testfn_eval(q, x0, gt);
+    for (int k = 0; k < 3; k++) {
+        memcpy(x, x0, sizeof x);
+        o = make_or_fail(specs[k], D, DSC_FLOAT64);
+        CHECK_OK(dsc_optim_step_closure(o, x, g, closure_fn, &c, NULL));
+        double err = 0, nrm = 0;
+        for (int i = 0; i < D; i++) {
+            err += (x0[i] - x[i] - gt[i]) * (x0[i] - x[i] - gt[i]);
+            nrm += gt[i] * gt[i];
+        }
+        if (getenv("DSC_TEST_VERBOSE"))
+            printf("  %s: relative error of the estimate %.3g\n", specs[k], sqrt(err / nrm));
+        CHECK(sqrt(err / nrm) < 0.05);
+        dsc_optim_free(o);
+    }
+    /* Two Gaussian directions per step are enough to converge (slowly) on a quadratic. */
+    dsc_testfn *q10 = NULL;
+    CHECK_OK(dsc_testfn_new("quadratic:d=10,kappa=10", &q10));
+    c.fn = q10;
+    double y[10], gy[10];
+    for (int i = 0; i < 10; i++)
+        y[i] = 1;
+    const double f0 = dsc_testfn_eval(q10, y, NULL);
+    o = make_or_fail("zo:directions=2,base=[sgd:lr=0.01]", 10, DSC_FLOAT64);
+    for (int t = 0; t < 5000; t++)
+        CHECK_OK(dsc_optim_step_closure(o, y, gy, closure_fn, &c, NULL));
+    CHECK(dsc_testfn_eval(q10, y, NULL) < 1e-6 * f0);
+    CHECK_STATUS(dsc_optim_step(o, y, gy), DSC_ERR_INVALID);
+    dsc_optim_free(o);
+    dsc_testfn_free(q10);
+    dsc_testfn_free(q);
+}
+
 DSC_TEST_MAIN("optim", TEST(test_threads_bit_identical), TEST(test_torch_fixtures), TEST(test_torch_fixtures_float32), TEST(test_checkpoint_roundtrip), TEST(test_float32_matches_float64),
               TEST(test_heavyball_equals_momentum_sgd), TEST(test_nag_sequences), TEST(test_acceleration_rates),
               TEST(test_sign_and_norm_rules), TEST(test_maximize), TEST(test_groups), TEST(test_spec_errors),
               TEST(test_testfns), TEST(test_eps_variants), TEST(test_lessard_heavy_ball_cycle),
               TEST(test_reddi_adam_counterexample), TEST(test_momentum_noise_floor),
-              TEST(test_nsgd_polyak_armijo), TEST(test_wrappers), TEST(test_schedulefree), TEST(test_muon))
+              TEST(test_nsgd_polyak_armijo), TEST(test_wrappers), TEST(test_schedulefree), TEST(test_muon), TEST(test_zeroth_order))

@@ -2,6 +2,7 @@
  * the base's options are forwarded to the wrapped optimizer (optim.c). */
 #include <string.h>
 
+#include "descent/rng.h"
 #include "optim/optim_internal.h"
 
 /* No FMA contraction (see optim_sgd.c). */
@@ -12,6 +13,7 @@
 enum { SAM_RHO, SAM_ADAPTIVE, SAM_EPS };
 enum { LA_K, LA_ALPHA };
 enum { AVG_MODE, AVG_DECAY, AVG_START, AVG_EVERY };
+enum { ZO_METHOD, ZO_DIRECTIONS, ZO_MU, ZO_SYMMETRIC, ZO_SEED };
 
 #define T float
 #define SFX _f32
@@ -38,6 +40,11 @@ static dsc_status lookahead_step(dsc_optim *o, void *p, void *g, dsc_closure c, 
 static dsc_status average_step(dsc_optim *o, void *p, void *g, dsc_closure c, void *ctx, double *loss)
 {
     return o->dtype == DSC_FLOAT64 ? average_step_f64(o, p, g, c, ctx, loss) : average_step_f32(o, p, g, c, ctx, loss);
+}
+
+static dsc_status zo_step(dsc_optim *o, void *p, void *g, dsc_closure c, void *ctx, double *loss)
+{
+    return o->dtype == DSC_FLOAT64 ? zo_step_f64(o, p, g, c, ctx, loss) : zo_step_f32(o, p, g, c, ctx, loss);
 }
 
 static const optim_key sam_keys[] = {
@@ -143,3 +150,38 @@ dsc_status dsc_optim_swap_average(dsc_optim *opt, void *params)
     }
     return DSC_OK;
 }
+
+static const char *const zo_methods[] = {"gauss", "sphere", "spsa", "coord", NULL};
+static const optim_key zo_keys[] = {
+    KENUM("method", 0, zo_methods),
+    KREAL("directions", 1, 1, 1e6, 0, 0),
+    KREAL("mu", 1e-3, 0, OPT_INF, 1, 1),
+    KBOOL("symmetric", 0),
+    KREAL("seed", 0, 0, 9007199254740992.0, 0, 0),
+};
+
+static dsc_status zo_check(const double *hp)
+{
+    if (hp[ZO_DIRECTIONS] != floor(hp[ZO_DIRECTIONS]) || hp[ZO_SEED] != floor(hp[ZO_SEED]))
+        return DSC_ERROR(DSC_ERR_RANGE, "zo: options 'directions' and 'seed' must be integers");
+    return DSC_OK;
+}
+
+static size_t zo_scratch(const double *hp, size_t len)
+{
+    (void)hp;
+    return 4 * len;
+}
+
+const optim_algo dsc_optim_algo_zo = {
+    .name = "zo",
+    .summary = "zeroth-order gradient estimate (gauss, sphere, spsa, coord) from loss values, then the base "
+               "step; needs a closure",
+    .keys = zo_keys,
+    .n_keys = (int)(sizeof zo_keys / sizeof zo_keys[0]),
+    .n_scalars = 2,
+    .check = zo_check,
+    .scratch_len = zo_scratch,
+    .single_group = 1,
+    .wrap_step = zo_step,
+};
