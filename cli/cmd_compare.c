@@ -58,7 +58,7 @@ static void fmt_value(const char *col, double v, char *buf, size_t size)
     else if (!strcmp(col, "epoch") || !strcmp(col, "step") || !strcmp(col, "samples_per_s"))
         snprintf(buf, size, "%.0f", v);
     else if (!strcmp(col, "time_s"))
-        snprintf(buf, size, "%.2f", v);
+        snprintf(buf, size, v < 10 ? "%.3f" : "%.1f", v); /* small sets train in milliseconds */
     else
         snprintf(buf, size, "%.4f", v);
 }

@@ -115,7 +115,7 @@ has "compare best run" "$out" "best test_acc: adam (0.9000)"
 out=$("$bin" compare "$a" "$b" --metric test_loss --format csv); rc=$?
 check "compare csv exit code" "$rc" 0
 has "compare csv header" "$out" "^run,epochs,step,train_loss,test_loss,test_acc,time_s,samples_per_s,model,opt,data"
-has "compare csv row" "$out" "^sgd_lr0.1,2,6,0.8000,0.9000,0.8100,0.60,1001,mlp:64-32-10,sgd:lr=0.1,$"
+has "compare csv row" "$out" "^sgd_lr0.1,2,6,0.8000,0.9000,0.8100,0.600,1001,mlp:64-32-10,sgd:lr=0.1,$"
 out=$("$bin" compare "$a" "$b" --metric test_loss --plot "$tmp/cmp.png"); rc=$?
 check "compare --plot exit code" "$rc" 0
 has "compare best loss is the lowest" "$out" "best test_loss: adam"
