@@ -1,8 +1,56 @@
-/* GEMM: OpenBLAS when available, else a blocked portable kernel. Row-major. */
+/* GEMM dispatch (docs/algorithms/gemm.md). Row-major C = alpha op(A) op(B) + beta C through one
+ * of three backends, chosen once per process:
+ *   avx512    descent's own AVX-512 kernel (src/core/gemm_avx512.c): the default on CPUs with
+ *             AVX-512F. OpenBLAS picks its kernels from OPENBLAS_CORETYPE, which this
+ *             environment pins to Haswell (AVX2, half the AVX-512 speed) and which a library
+ *             cannot change once OpenBLAS is loaded; this kernel does not depend on it.
+ *   openblas  cblas_sgemm (builds with OpenBLAS): the default on CPUs without AVX-512F.
+ *   portable  the blocked C kernel below: the default without both.
+ * DSC_GEMM=avx512|openblas|portable overrides the choice (for comparisons); a backend this
+ * build or CPU lacks falls back to the default. Every backend is bit-identical for any
+ * thread count; different backends round differently. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gemm_avx512.h"
 #include "descent/runtime.h"
+
+enum { BK_UNSET = 0, BK_AVX512, BK_OPENBLAS, BK_PORTABLE };
+static atomic_int gemm_backend = BK_UNSET;
+
+static int pick_backend(void)
+{
+    int b = atomic_load_explicit(&gemm_backend, memory_order_relaxed);
+    if (b != BK_UNSET)
+        return b;
+#ifdef DSC_HAVE_OPENBLAS
+    int def = dsc_gemm_avx512_supported() ? BK_AVX512 : BK_OPENBLAS;
+#else
+    int def = dsc_gemm_avx512_supported() ? BK_AVX512 : BK_PORTABLE;
+#endif
+    b = def;
+    const char *e = getenv("DSC_GEMM");
+    if (e && !strcmp(e, "portable"))
+        b = BK_PORTABLE;
+    else if (e && !strcmp(e, "avx512") && dsc_gemm_avx512_supported())
+        b = BK_AVX512;
+#ifdef DSC_HAVE_OPENBLAS
+    else if (e && !strcmp(e, "openblas"))
+        b = BK_OPENBLAS;
+#endif
+    atomic_store(&gemm_backend, b);
+    return b;
+}
+
+const char *dsc_blas_backend(void)
+{
+    int b = pick_backend();
+    return b == BK_AVX512 ? "avx512" : b == BK_OPENBLAS ? "openblas" : "portable";
+}
+
+static void gemm_portable(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *B, int ldb, float beta, float *C, int ldc);
 
 #ifdef DSC_HAVE_OPENBLAS
 #include <cblas.h>
@@ -51,8 +99,6 @@ static void blas_single_thread(void)
 }
 #endif
 
-const char *dsc_blas_backend(void) { return "openblas"; }
-
 static void gemm1(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -60,8 +106,8 @@ static void gemm1(int trans_a, int trans_b, int M, int N, int K, float alpha, co
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void dsc_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-               const float *B, int ldb, float beta, float *C, int ldc)
+static void gemm_openblas(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -91,9 +137,7 @@ void dsc_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const
 #endif
     gemm1(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-#else
-
-const char *dsc_blas_backend(void) { return "portable"; }
+#endif
 
 /* Portable blocked GEMM: the K loop is innermost-but-one so the inner loop streams a row of
  * op(B) into a row of C (vectorizable); blocks keep panels in cache. The summation order
@@ -102,8 +146,8 @@ const char *dsc_blas_backend(void) { return "portable"; }
 #define BN 256
 #define BK 128
 
-void dsc_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-               const float *B, int ldb, float beta, float *C, int ldc)
+static void gemm_portable(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -140,4 +184,21 @@ void dsc_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const
         }
     }
 }
+
+void dsc_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc)
+{
+    switch (pick_backend()) {
+    case BK_AVX512:
+        dsc_sgemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+#ifdef DSC_HAVE_OPENBLAS
+    case BK_OPENBLAS:
+        gemm_openblas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
 #endif
+    default:
+        gemm_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+}

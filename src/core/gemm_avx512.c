@@ -1,0 +1,381 @@
+/* AVX-512 SGEMM: row-major C = alpha op(A) op(B) + beta C (docs/algorithms/gemm.md).
+ *
+ * Classic GotoBLAS / BLIS structure (Goto & van de Geijn, "Anatomy of high-performance matrix
+ * multiplication", ACM TOMS 2008; Van Zee & van de Geijn, "BLIS", ACM TOMS 2015):
+ *
+ *   for jc in N by NC:                      B block  (KC x NC)  -> L3 / L2
+ *     for pc in K by KC:      pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide column panels
+ *       for ic in M by MC:    pack op(A)[ic:ic+mc, pc:pc+kc] into MR-tall row panels (L2)
+ *         for jr in nc by NR:                B micro-panel (kc x NR) stays in L1
+ *           for ir in mc by MR:              A micro-panel (MR x kc) streams from L2
+ *             micro-kernel: MR x NR tile of C, MR*NR/16 zmm accumulators,
+ *             acc[r][:] += op(A)[r, k] * op(B)[k, :]   for k = 0 .. kc-1 in order
+ *
+ * Micro-tile MR x NR = 12 x 32: 24 zmm accumulators (2 per row), 2 zmm for the row of B and
+ * the A element broadcast from memory ({1to16} operand) per FMA: 24 FMAs per 2 loads of B
+ * and 12 broadcasts, enough independent FMA chains (24) to hide the FMA latency of two
+ * 512-bit FMA pipes (4 cycles x 2 pipes = 8 chains needed).
+ *
+ * Determinism. Every element of C is computed by the same sequence of operations wherever it
+ * lies: the K dimension is cut into blocks that depend on K only (kc = ceil(K / ceil(K /
+ * KC_MAX))); within a block the accumulator is a single FMA chain over k = 0 .. kc-1 in
+ * order starting from 0; then c = fma(alpha, acc, beta' * c) with beta' = beta for the first
+ * block and 1 afterwards (for beta == 0 the first block writes alpha * acc without reading C).
+ * Edge tiles use the same kernel on zero-padded panels and masked stores, so an element's
+ * result does not depend on its tile, panel, MC/NC block or thread: any partition of C gives
+ * bit-identical results. The threads share out blocks of C whose boundaries depend on the
+ * shape only (gemm_parts below), and tests/test_gemm.c checks 1 vs 2 threads bit for bit.
+ *
+ * Portability. Only the functions marked AVX512_FN are compiled for AVX-512 (function-level
+ * target attribute), so the library still builds without -march=native and runs on other
+ * CPUs; dsc_sgemm calls this file only when __builtin_cpu_supports("avx512f"). */
+#include "core/gemm_avx512.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define DSC_GEMM_AVX512 1
+#endif
+
+#ifdef DSC_GEMM_AVX512
+#include <immintrin.h>
+
+#define AVX512_FN __attribute__((target("avx512f,avx512dq,fma")))
+
+/* Register tile and cache blocking (docs/algorithms/gemm.md has the measurements). */
+#define MR 12
+#define NR 32
+#ifndef GEMM_KC
+#define GEMM_KC 256 /* B micro-panel KC x NR x 4 B = 32 KiB of the 48 KiB L1 */
+#endif
+#ifndef GEMM_MC
+#define GEMM_MC (MR * 16) /* A block 192 x 256 x 4 B = 192 KiB of the 1 MiB L2 */
+#endif
+#ifndef GEMM_NC
+#define GEMM_NC (NR * 64) /* B block 256 x 2048 x 4 B = 2 MiB, in L3 */
+#endif
+
+/* Threading: products with fewer multiply-adds than PAR_MIN run in one thread; larger ones
+ * are cut along their larger dimension into a power-of-two number of parts (at most
+ * PAR_MAX_PARTS, each at least PART_MIN_N columns or PART_MIN_M rows) - a function of the
+ * shape only. Each part packs its own copy of the operand it shares with the others. */
+#define PAR_MIN (1LL << 20)
+#define PAR_MAX_PARTS 8
+#define PART_MIN_N 128
+#define PART_MIN_M 96
+
+int dsc_gemm_avx512_supported(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? 1 : 0;
+    }
+    return cached;
+}
+
+/* ---- packing buffers: one pair per thread, grown (never shrunk) outside the hot loops ---- */
+
+static _Thread_local float *tl_buf_a, *tl_buf_b;
+static _Thread_local size_t tl_cap_a, tl_cap_b;
+
+static float *grow(float **buf, size_t *cap, size_t n)
+{
+    if (n > *cap) {
+        size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+        float *p = aligned_alloc(64, bytes);
+        if (!p)
+            return NULL;
+        free(*buf);
+        *buf = p;
+        *cap = bytes / sizeof(float);
+    }
+    return *buf;
+}
+
+static inline AVX512_FN __mmask16 mask_first(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* In-register transpose of a 16 x 16 block: r[i] (row i) becomes column i. Three rounds:
+ * 32-bit interleave, 64-bit interleave (4x4 blocks inside each 128-bit lane), then a 4x4
+ * transpose of the 128-bit lanes with shuffle_f32x4. */
+static inline AVX512_FN void transpose16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b)); /* lane L: column 4L,   rows 4i..4i+3 */
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)); /* column 4L+1 */
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d)); /* column 4L+2 */
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)); /* column 4L+3 */
+    }
+    for (int q = 0; q < 4; q++) {
+        __m512 w0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44);
+        __m512 w1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
+        __m512 w2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
+        __m512 w3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
+        r[q] = _mm512_shuffle_f32x4(w0, w2, 0x88);
+        r[4 + q] = _mm512_shuffle_f32x4(w0, w2, 0xDD);
+        r[8 + q] = _mm512_shuffle_f32x4(w1, w3, 0x88);
+        r[12 + q] = _mm512_shuffle_f32x4(w1, w3, 0xDD);
+    }
+}
+
+/* dst[k*W + c] = src[k*ld + c] for c < n, 0 for n <= c < W (k < kc): a panel whose rows
+ * are contiguous in memory (op(A) for trans_a, op(B) for !trans_b). */
+static AVX512_FN void pack_direct(int W, const float *src, size_t ld, int n, int kc, float *dst)
+{
+    for (int k = 0; k < kc; k++) {
+        const float *s = src + (size_t)k * ld;
+        float *d = dst + (size_t)k * W;
+        for (int c0 = 0; c0 < W; c0 += 16) {
+            __m512 v = c0 < n ? _mm512_maskz_loadu_ps(mask_first(n - c0), s + c0) : _mm512_setzero_ps();
+            _mm512_mask_storeu_ps(d + c0, mask_first(W - c0), v);
+        }
+    }
+}
+
+/* dst[k*W + r] = src[r*ld + k] for r < n, 0 for n <= r < W (k < kc): a panel whose
+ * columns are contiguous in memory (op(A) for !trans_a, op(B) for trans_b), transposed in
+ * 16 x 16 blocks. */
+static AVX512_FN void pack_trans(int W, const float *src, size_t ld, int n, int kc, float *dst)
+{
+    __m512 v[16];
+    for (int r0 = 0; r0 < W; r0 += 16) {
+        int w = W - r0 < 16 ? W - r0 : 16;
+        int rows = n - r0 < w ? n - r0 : w;
+        __mmask16 wmask = mask_first(w);
+        for (int k0 = 0; k0 < kc; k0 += 16) {
+            int kk = kc - k0 < 16 ? kc - k0 : 16;
+            __mmask16 kmask = mask_first(kk);
+            for (int r = 0; r < 16; r++)
+                v[r] = r < rows ? _mm512_maskz_loadu_ps(kmask, src + (size_t)(r0 + r) * ld + k0) : _mm512_setzero_ps();
+            transpose16(v);
+            for (int t = 0; t < kk; t++)
+                _mm512_mask_storeu_ps(dst + (size_t)(k0 + t) * W + r0, wmask, v[t]);
+        }
+    }
+}
+
+/* The MR x NR micro-kernel: acc = sum_k pa[k*MR + r] * pb[k*NR + c] (one FMA chain per
+ * element, k ascending), then C[r, c] = fma(alpha, acc, beta * C[r, c]) for r < m, c < n;
+ * read_c == 0 writes alpha * acc without reading C (beta == 0). */
+static AVX512_FN void micro_kernel(int kc, const float *restrict pa, const float *restrict pb, float *C, size_t ldc,
+                                   int m, int n, float alpha, float beta, int read_c)
+{
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++)
+        c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            __m512 a = _mm512_set1_ps(pa[r]);
+            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        }
+        pa += MR;
+        pb += NR;
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    if (n == NR) {
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            if (r >= m)
+                break;
+            float *c = C + (size_t)r * ldc;
+            if (read_c) {
+                _mm512_storeu_ps(c, _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_loadu_ps(c))));
+                _mm512_storeu_ps(c + 16, _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, _mm512_loadu_ps(c + 16))));
+            } else {
+                _mm512_storeu_ps(c, _mm512_mul_ps(va, c0[r]));
+                _mm512_storeu_ps(c + 16, _mm512_mul_ps(va, c1[r]));
+            }
+        }
+    } else {
+        __mmask16 m0 = mask_first(n), m1 = mask_first(n - 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            if (r >= m)
+                break;
+            float *c = C + (size_t)r * ldc;
+            if (read_c) {
+                _mm512_mask_storeu_ps(
+                    c, m0, _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, c))));
+                if (m1)
+                    _mm512_mask_storeu_ps(
+                        c + 16, m1, _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16))));
+            } else {
+                _mm512_mask_storeu_ps(c, m0, _mm512_mul_ps(va, c0[r]));
+                if (m1)
+                    _mm512_mask_storeu_ps(c + 16, m1, _mm512_mul_ps(va, c1[r]));
+            }
+        }
+    }
+}
+
+/* K blocking: a function of K only (the determinism argument above relies on it). */
+static int k_block(int K)
+{
+    int nk = (K + GEMM_KC - 1) / GEMM_KC;
+    return (K + nk - 1) / nk;
+}
+
+/* Fallback when a packing buffer cannot be allocated: plain loops, fixed order. */
+static void gemm_plain(int ta, int tb, int M, int N, int K, float alpha, const float *A, size_t lda, const float *B,
+                       size_t ldb, float beta, float *C, size_t ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < K; k++)
+                s += (ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                     (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+            float *c = C + (size_t)i * ldc + j;
+            *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+        }
+}
+
+/* One thread's GEMM (K >= 1, alpha != 0): the five loops of the header comment. */
+static AVX512_FN void gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, size_t lda,
+                                  const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    const int kcb = k_block(K);
+    const int ncmax = N < GEMM_NC ? (N + NR - 1) / NR * NR : GEMM_NC;
+    const int mcmax = M < GEMM_MC ? (M + MR - 1) / MR * MR : GEMM_MC;
+    float *pa = grow(&tl_buf_a, &tl_cap_a, (size_t)mcmax * kcb);
+    float *pb = grow(&tl_buf_b, &tl_cap_b, (size_t)ncmax * kcb);
+    if (!pa || !pb) {
+        gemm_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    for (int jc = 0; jc < N; jc += GEMM_NC) {
+        const int nc = N - jc < GEMM_NC ? N - jc : GEMM_NC;
+        for (int pc = 0; pc < K; pc += kcb) {
+            const int kc = K - pc < kcb ? K - pc : kcb;
+            const int first = pc == 0;
+            const float be = first ? beta : 1.0f;
+            const int read_c = !(first && beta == 0.0f);
+            for (int jr = 0; jr < nc; jr += NR) {
+                int n = nc - jr < NR ? nc - jr : NR, j = jc + jr;
+                float *d = pb + (size_t)jr * kc;
+                if (tb)
+                    pack_trans(NR, B + (size_t)j * ldb + pc, ldb, n, kc, d);
+                else
+                    pack_direct(NR, B + (size_t)pc * ldb + j, ldb, n, kc, d);
+            }
+            for (int ic = 0; ic < M; ic += GEMM_MC) {
+                const int mc = M - ic < GEMM_MC ? M - ic : GEMM_MC;
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int m = mc - ir < MR ? mc - ir : MR, i = ic + ir;
+                    float *d = pa + (size_t)ir * kc;
+                    if (ta)
+                        pack_direct(MR, A + (size_t)pc * lda + i, lda, m, kc, d);
+                    else
+                        pack_trans(MR, A + (size_t)i * lda + pc, lda, m, kc, d);
+                }
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int n = nc - jr < NR ? nc - jr : NR;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int m = mc - ir < MR ? mc - ir : MR;
+                        micro_kernel(kc, pa + (size_t)ir * kc, pb + (size_t)jr * kc,
+                                     C + (size_t)(ic + ir) * ldc + jc + jr, ldc, m, n, alpha, be, read_c);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* C = beta C (K == 0 or alpha == 0: BLAS semantics, A and B are not read). */
+static void scale_c(int M, int N, float beta, float *C, size_t ldc)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, (size_t)N * sizeof(float));
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++)
+                c[j] *= beta;
+    }
+}
+
+/* Number of parts C is cut into: a power of two that depends on the shape only. */
+static int gemm_parts(int M, int N, int K, int *split_n)
+{
+    *split_n = N >= M;
+    if ((int64_t)M * N * K < PAR_MIN)
+        return 1;
+    int dim = *split_n ? N : M, min_part = *split_n ? PART_MIN_N : PART_MIN_M;
+    int parts = 1;
+    while (parts * 2 <= PAR_MAX_PARTS && dim / (parts * 2) >= min_part)
+        parts *= 2;
+    return parts;
+}
+
+void dsc_sgemm_avx512(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, (size_t)ldc);
+        return;
+    }
+    int split_n, parts = gemm_parts(M, N, K, &split_n);
+    int nt = 1;
+#ifdef _OPENMP
+    if (parts > 1 && !omp_in_parallel())
+        nt = omp_get_max_threads();
+#endif
+    if (parts == 1 || nt == 1) {
+        /* One thread does all parts: since no element depends on its part, one call over
+         * the whole of C gives the same bits as the parts one after another. */
+        gemm_serial(trans_a, trans_b, M, N, K, alpha, A, (size_t)lda, B, (size_t)ldb, beta, C, (size_t)ldc);
+        return;
+    }
+    /* Parts are whole micro-tiles, shared out as evenly as possible. */
+    const int T = split_n ? NR : MR, dim = split_n ? N : M;
+    const int tiles = (dim + T - 1) / T;
+#pragma omp parallel for schedule(static) num_threads(nt < parts ? nt : parts)
+    for (int p = 0; p < parts; p++) {
+        int s = (int)((int64_t)tiles * p / parts) * T, e = (int)((int64_t)tiles * (p + 1) / parts) * T;
+        if (e > dim)
+            e = dim;
+        if (e <= s)
+            continue;
+        if (split_n)
+            gemm_serial(trans_a, trans_b, M, e - s, K, alpha, A, (size_t)lda,
+                        trans_b ? B + (size_t)s * ldb : B + s, (size_t)ldb, beta, C + s, (size_t)ldc);
+        else
+            gemm_serial(trans_a, trans_b, e - s, N, K, alpha, trans_a ? A + s : A + (size_t)s * lda, (size_t)lda, B,
+                        (size_t)ldb, beta, C + (size_t)s * ldc, (size_t)ldc);
+    }
+}
+
+#else /* no x86 GCC/Clang: the kernel is not built */
+
+int dsc_gemm_avx512_supported(void) { return 0; }
+
+void dsc_sgemm_avx512(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb,
+        (void)beta, (void)C, (void)ldc;
+}
+#endif
