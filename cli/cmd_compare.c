@@ -63,6 +63,17 @@ static void fmt_value(const char *col, double v, char *buf, size_t size)
         snprintf(buf, size, "%.4f", v);
 }
 
+/* A table cell: src cut to CELL - 1 bytes (long spec strings are rare; the table stays usable). */
+#define CELL 160
+static void copy_cell(char *dst, const char *src)
+{
+    size_t n = strlen(src);
+    if (n > CELL - 1)
+        n = CELL - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void csv_field(const char *s)
 {
     if (strpbrk(s, ",\"\n")) {
@@ -212,7 +223,7 @@ int cmd_compare(int argc, char **argv)
             shown[N_METRIC_COLS] = 1;
         /* Header and cells as text, then aligned. */
         int ncol = 1 + N_METRIC_COLS + 1 + N_CONFIG_COLS;
-        char(*cells)[160] = calloc((size_t)(n_runs + 1) * (size_t)ncol, sizeof *cells);
+        char(*cells)[CELL] = calloc((size_t)(n_runs + 1) * (size_t)ncol, sizeof *cells);
         int *width = calloc((size_t)ncol, sizeof *width);
         int *on = calloc((size_t)ncol, sizeof *on);
         if (!cells || !width || !on) {
@@ -224,19 +235,19 @@ int cmd_compare(int argc, char **argv)
             for (int c = 0; c <= N_METRIC_COLS; c++) {
                 const char *name = c < N_METRIC_COLS ? metric_cols[c] : metric;
                 on[1 + c] = shown[c];
-                snprintf(cells[1 + c], sizeof cells[0], "%s", !strcmp(name, "epoch") ? "epochs" : name);
+                copy_cell(cells[1 + c], !strcmp(name, "epoch") ? "epochs" : name);
             }
             for (int c = 0; c < N_CONFIG_COLS; c++) {
                 on[2 + N_METRIC_COLS + c] = cfg_shown[c];
                 snprintf(cells[2 + N_METRIC_COLS + c], sizeof cells[0], "%s", config_cols[c]);
             }
             for (int r = 0; r < n_runs; r++) {
-                char(*row)[160] = cells + (size_t)(r + 1) * (size_t)ncol;
-                snprintf(row[0], sizeof row[0], "%s", rows[r].label);
+                char(*row)[CELL] = cells + (size_t)(r + 1) * (size_t)ncol;
+                copy_cell(row[0], rows[r].label);
                 for (int c = 0; c <= N_METRIC_COLS; c++)
                     fmt_value(c < N_METRIC_COLS ? metric_cols[c] : metric, rows[r].v[c], row[1 + c], sizeof row[0]);
                 for (int c = 0; c < N_CONFIG_COLS; c++)
-                    snprintf(row[2 + N_METRIC_COLS + c], sizeof row[0], "%s", rows[r].cfg[c]);
+                    copy_cell(row[2 + N_METRIC_COLS + c], rows[r].cfg[c]);
             }
             for (int r = 0; r <= n_runs; r++)
                 for (int c = 0; c < ncol; c++) {
