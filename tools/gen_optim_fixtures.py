@@ -139,6 +139,45 @@ def run_average(make, start, every, avg_fn, dtype=torch.float64):
     return rows
 
 
+def adafactor_torch25(x, grad_fn, steps, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0, weight_decay=0.0,
+                      rows=0):
+    """torch.optim.Adafactor (torch 2.5, _single_tensor_adafactor) transcribed with torch 1.13 tensor
+    ops (torch 1.13 has no Adafactor): x is a flat float64 tensor; rows > 1 views it as a matrix."""
+    param = x.clone().view(rows, -1) if rows > 1 else x.clone()
+    dtype = x.dtype
+    row_var = torch.zeros(param.shape[0], 1, dtype=x.dtype) if rows > 1 else None
+    col_var = torch.zeros(1, param.shape[1], dtype=x.dtype) if rows > 1 else None
+    variance = torch.zeros_like(param) if rows <= 1 else None
+    if eps1 is None:
+        eps1 = torch.finfo(param.dtype).eps
+    out = {}
+    for step in range(1, steps + 1):
+        grad = torch.tensor(grad_fn(param.reshape(-1).tolist()), dtype=x.dtype).view(param.shape)
+        one_minus_beta2_t = float(step) ** beta2_decay
+        rho_t = min(lr, 1 / (float(step) ** 0.5))
+        alpha = max(eps2, param.norm(2).item() / (param.numel() ** 0.5)) * rho_t
+        if weight_decay != 0:
+            param.mul_(1 - lr * weight_decay)
+        if grad.dim() > 1:
+            row_mean = torch.norm(grad, dim=-1, keepdim=True).square_().div_(grad.size(-1))
+            row_var.lerp_(row_mean, one_minus_beta2_t)
+            col_mean = torch.norm(grad, dim=-2, keepdim=True).square_().div_(grad.size(-2))
+            col_var.lerp_(col_mean, one_minus_beta2_t)
+            var_estimate = row_var @ col_var
+            var_estimate.div_(row_var.mean(dim=-2, keepdim=True).clamp_(min=eps1))
+        else:
+            grad_squared = grad * grad
+            variance.lerp_(grad_squared, one_minus_beta2_t)
+            var_estimate = variance.clone()
+        update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_()
+        update.mul_(grad)
+        denom = max(1.0, update.norm(2).item() / ((update.numel() ** 0.5) * d))
+        param.add_(update, alpha=-alpha / denom)
+        if step in STEPS:
+            out[step] = param.reshape(-1).tolist()
+    return out
+
+
 def run(make, dtype=torch.float64):
     """Trajectory of one optimizer. float32: the parameters and gradients are float32 (the
     gradient is computed in float64 from the float32 values, then rounded), as the float32
@@ -181,6 +220,22 @@ def main():
             with open(os.path.join(OUT, name + ".f32.txt"), "w") as f:
                 for r in rows:
                     f.write("%d %s\n" % (r[0], " ".join("%.17g" % v for v in r[1:])))
+        # Adafactor (torch >= 2.5) through the transcription above: the vector path on 2-D
+        # Rosenbrock, and the factored path on 6-D Rosenbrock viewed as a 2 x 3 matrix.
+        for name, spec, kw, d in (("adafactor", "adafactor", {}, 2),
+                                  ("adafactor_opts", "adafactor:lr=0.05,beta2_decay=-0.5,eps2=1e-2,weight_decay=0.01",
+                                   dict(lr=0.05, beta2_decay=-0.5, eps2=1e-2, weight_decay=0.01), 2),
+                                  ("adafactor_matrix", "adafactor:lr=0.05,rows=2", dict(lr=0.05, rows=2), 6)):
+            for dtype, suffix in ((torch.float64, ""), (torch.float32, ".f32")):
+                x0 = torch.full((d,), 1.5, dtype=dtype)
+                res = adafactor_torch25(x0, lambda v: rosenbrock(v)[1], STEPS[-1], **kw)
+                with open(os.path.join(OUT, name + suffix + ".txt"), "w") as f:
+                    for t in STEPS:
+                        x = res[t]
+                        f.write("%d %s\n" % (t, " ".join("%.17g" % v for v in x + [rosenbrock(x)[0]])))
+            if d == 2:
+                idx.write("%s %s\n" % (name, spec))
+            print("%-28s %s" % (name, " ".join("%.6g" % v for v in res[STEPS[-1]])), file=sys.stderr)
         for name, spec, make, start, every, avg_fn in AVG_CASES:
             for dtype, suffix in ((torch.float64, ""), (torch.float32, ".f32")):
                 rows = run_average(make, start, every, avg_fn, dtype)

@@ -13,7 +13,7 @@
 #define OPTIM_LIST(X)                                                                                     \
     X(sgd) X(heavyball) X(nag) X(adagrad) X(adagrad_norm) X(rmsprop) X(adadelta) X(adam) X(adamw) X(adamax) \
         X(nadam) X(radam) X(rprop) X(asgd) X(signum) X(lion) X(lamb) X(lars) X(lbfgs) X(nsgd) X(polyak) X(armijo) X(sam)     \
-            X(lookahead) X(average) X(sgd_schedulefree) X(adamw_schedulefree) X(muon) X(zo)
+            X(lookahead) X(average) X(sgd_schedulefree) X(adamw_schedulefree) X(muon) X(zo) X(adafactor)
 #define OPTIM_PTR(nm) &dsc_optim_algo_##nm,
 #define OPTIM_STR(nm) ", " #nm
 static const optim_algo *const algos[] = {OPTIM_LIST(OPTIM_PTR)};

@@ -114,7 +114,8 @@ extern const optim_algo dsc_optim_algo_adagrad, dsc_optim_algo_adagrad_norm, dsc
     dsc_optim_algo_radam, dsc_optim_algo_rprop, dsc_optim_algo_asgd, dsc_optim_algo_lamb;
 extern const optim_algo dsc_optim_algo_lbfgs, dsc_optim_algo_nsgd, dsc_optim_algo_polyak, dsc_optim_algo_armijo,
     dsc_optim_algo_sam, dsc_optim_algo_lookahead, dsc_optim_algo_average, dsc_optim_algo_sgd_schedulefree,
-    dsc_optim_algo_adamw_schedulefree, dsc_optim_algo_muon, dsc_optim_algo_zo;
+    dsc_optim_algo_adamw_schedulefree, dsc_optim_algo_muon, dsc_optim_algo_zo,
+    dsc_optim_algo_adafactor;
 
 /* Key table helpers. */
 #define OPT_INF HUGE_VAL
