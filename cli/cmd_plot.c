@@ -168,7 +168,7 @@ static void write_script(FILE *f, const dsc_plot_opts *o, const char *term, char
     fputs("\n", f);
     /* Accuracies rise: their legend goes where loss curves usually are not. */
     int rising = strstr(o->metrics, "acc") != NULL || strstr(o->metrics, "top5") != NULL;
-    fprintf(f, "set key %s right box opaque samplen 3 spacing 1.2\n", rising ? "bottom" : "top");
+    fprintf(f, "set key %s right reverse Left box opaque samplen 3 spacing 1.2 width 1\n", rising ? "bottom" : "top");
     fputs("set grid xtics ytics lt 1 lc rgb '#e3e3e3' lw 1\n", f);
     fputs("set border 3 lw 1\nset tics nomirror\nset mxtics\nset mytics\n", f);
     fputs("set xtics out\nset ytics out\nset autoscale xfix\n", f);
