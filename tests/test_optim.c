@@ -121,7 +121,11 @@ static void run_torch_fixtures(int f32)
          * float32 parameters; here they are float64, so float32 L-BFGS agrees only to 1e-3. */
         /* Adafactor's norms and means are float64 sums here, float32 reductions in torch (and its
          * reference is a transcription of torch 2.5's code): 1e-4 in float32. */
-        const double tol32 = !strncmp(name, "lbfgs", 5) ? 1e-3 : !strncmp(name, "adafactor", 9) ? 1e-4 : 1e-5;
+        const double tol32 = !strncmp(name, "lbfgs", 5)                                ? 1e-3
+                             : !strncmp(name, "adafactor", 9) || strstr(name, "torch2") ? 1e-4
+                                                                                         : 1e-5;
+        /* (the torch 2.x transcriptions update exp_avg by lerp, this code by mul + add) */
+        const double tol64 = strstr(name, "torch2") ? 1e-9 : 1e-10;
         long t = 0, want_t;
         double w[3];
         int rows = 0;
@@ -154,7 +158,7 @@ static void run_torch_fixtures(int f32)
                 if (f32 && k < 2)
                     CHECK_REL(got[k], w[k], tol32, 1e-300);
                 else if (!f32)
-                    CHECK_REL(got[k], w[k], 1e-10, 1e-300);
+                    CHECK_REL(got[k], w[k], tol64, 1e-300);
             }
             rows++;
         }
@@ -166,7 +170,7 @@ static void run_torch_fixtures(int f32)
         cases++;
     }
     fclose(idx);
-    CHECK(cases >= 33);
+    CHECK(cases >= 35);
     dsc_testfn_free(fn);
 }
 

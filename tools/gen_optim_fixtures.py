@@ -50,6 +50,57 @@ def check_gradient():
     assert abs(v - f.item()) < 1e-12 and all(abs(a - b) < 1e-12 for a, b in zip(g, x.grad.tolist())), (v, g, x.grad)
 
 
+class Torch2Variant:
+    """torch 2.x's NAdam / RAdam step with decoupled_weight_decay (and NAdam's corrected
+    mu_product_next), transcribed from torch 2.x's _single_tensor_nadam/_single_tensor_radam with
+    torch 1.13 tensor ops (including torch 2.x's exp_avg.lerp_). torch 1.13 lacks these options."""
+
+    def __init__(self, params, kind, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3):
+        self.p = list(params)[0]
+        self.kind, self.lr, self.betas, self.eps, self.wd, self.md = kind, lr, betas, eps, weight_decay, momentum_decay
+        self.step_n = 0
+        self.exp_avg = torch.zeros_like(self.p)
+        self.exp_avg_sq = torch.zeros_like(self.p)
+        self.mu_product = torch.tensor(1.0, dtype=torch.float64)
+
+    @torch.no_grad()
+    def step(self, closure):
+        closure()
+        param, grad = self.p, self.p.grad
+        beta1, beta2 = self.betas
+        lr, eps, wd = self.lr, self.eps, self.wd
+        self.step_n += 1
+        step = float(self.step_n)
+        if wd != 0:
+            param.mul_(1 - lr * wd)  # decoupled_weight_decay=True
+        if self.kind == "nadam":
+            bias_correction2 = 1 - beta2 ** step
+            mu = beta1 * (1. - 0.5 * (0.96 ** (step * self.md)))
+            mu_next = beta1 * (1. - 0.5 * (0.96 ** ((step + 1) * self.md)))
+            self.mu_product *= mu
+            self.exp_avg.lerp_(grad, 1 - beta1)
+            self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            denom = self.exp_avg_sq.div(bias_correction2).sqrt()
+            denom.add_(eps)
+            mu_product_next = self.mu_product.item() * mu_next
+            param.addcdiv_(grad, denom, value=(-lr * (1. - mu) / (1. - self.mu_product.item())))
+            param.addcdiv_(self.exp_avg, denom, value=(-lr * mu_next) / (1. - mu_product_next))
+        else:
+            self.exp_avg.lerp_(grad, 1 - beta1)
+            self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            bias_correction1 = 1 - beta1 ** step
+            bias_correction2 = 1 - beta2 ** step
+            bias_corrected_exp_avg = self.exp_avg / bias_correction1
+            rho_inf = 2 / (1 - beta2) - 1
+            rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+            if rho_t > 5.0:
+                rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                adaptive_lr = (bias_correction2 ** 0.5) / self.exp_avg_sq.sqrt().add_(eps)
+                param.add_(bias_corrected_exp_avg * lr * adaptive_lr * rect, alpha=-1.0)
+            else:
+                param.add_(bias_corrected_exp_avg * lr, alpha=-1.0)
+
+
 O = torch.optim
 # case name, descent spec, torch constructor
 CASES = [
@@ -93,6 +144,10 @@ CASES = [
     ("lbfgs_wolfe", "lbfgs:line_search_fn=strong_wolfe", lambda p: O.LBFGS(p, line_search_fn="strong_wolfe")),
     ("lbfgs_wolfe_opts", "lbfgs:max_iter=3,history_size=3,line_search_fn=strong_wolfe,tolerance_change=1e-12",
      lambda p: O.LBFGS(p, max_iter=3, history_size=3, line_search_fn="strong_wolfe", tolerance_change=1e-12)),
+    ("nadam_torch2", "nadam:lr=0.01,weight_decay=0.01,decoupled_weight_decay=1,fix_mu_product=1",
+     lambda p: Torch2Variant(p, "nadam", lr=0.01, weight_decay=0.01)),
+    ("radam_torch2", "radam:lr=5e-4,weight_decay=0.01,decoupled_weight_decay=1",
+     lambda p: Torch2Variant(p, "radam", lr=5e-4, weight_decay=0.01)),
     ("asgd_opts", "asgd:lr=2e-4,lambd=1e-3,alpha=0.5,t0=50,weight_decay=0.01",
      lambda p: O.ASGD(p, lr=2e-4, lambd=1e-3, alpha=0.5, t0=50, weight_decay=0.01)),
 ]
