@@ -203,7 +203,7 @@ int cmd_compare(int argc, char **argv)
         dsc_runlog_free(&log);
 
         char path[4200];
-        snprintf(path, sizeof path, "%s/config.json", runs[r]);
+        snprintf(path, sizeof path, "%.*s/config.json", (int)dsc_run_path_len(runs[r]), runs[r]);
         if (dsc_config_read(path, DSC_CONFIG_LENIENT, &row->config) != DSC_OK) {
             fprintf(stderr, "%s: warning: %s\n", cmd, dsc_last_error());
             row->config.n = 0;

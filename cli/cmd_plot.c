@@ -18,13 +18,31 @@
 
 #define MAX_METRICS 8
 
+/* Length of run path p without trailing slashes and without a trailing /metrics.jsonl or /metrics.csv
+ * (a metrics file named directly is labelled by its run directory). */
+size_t dsc_run_path_len(const char *p)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    static const char *const files[2] = {"/metrics.jsonl", "/metrics.csv"};
+    for (int k = 0; k < 2; k++) {
+        size_t m = strlen(files[k]);
+        if (n > m && !memcmp(p + n - m, files[k], m)) {
+            n -= m;
+            break;
+        }
+    }
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    return n;
+}
+
 void dsc_run_label(const char *const *runs, int n_runs, int i, char *buf, int size)
 {
     /* The base name without trailing slashes. */
     const char *p = runs[i];
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/')
-        n--;
+    size_t n = dsc_run_path_len(p);
     size_t b = n;
     while (b > 0 && p[b - 1] != '/')
         b--;
@@ -33,9 +51,7 @@ void dsc_run_label(const char *const *runs, int n_runs, int i, char *buf, int si
         if (j == i)
             continue;
         const char *q = runs[j];
-        size_t m = strlen(q);
-        while (m > 1 && q[m - 1] == '/')
-            m--;
+        size_t m = dsc_run_path_len(q);
         size_t c = m;
         while (c > 0 && q[c - 1] != '/')
             c--;
@@ -465,7 +481,8 @@ static void plot_usage(FILE *f)
             "                    [--logx] [--logy] [--smooth A] [--title T] [--script FILE]\n\n"
             "Draws metrics of one or more runs (written by 'descent train --out RUN_DIR') with gnuplot,\n"
             "one curve per run and metric, labelled with the run directory's name. Reads\n"
-            "RUN_DIR/metrics.jsonl, or RUN_DIR/metrics.csv when there is no .jsonl.\n\n"
+            "RUN_DIR/metrics.jsonl, or RUN_DIR/metrics.csv when there is no .jsonl (a metrics file\n"
+            "may also be named directly).\n\n"
             "options:\n"
             "  --metric M     metric(s) to draw, comma separated (default train_loss); e.g. test_acc,\n"
             "                 test_loss, test_top5, lr, or any numeric key of metrics.jsonl\n"

@@ -25,6 +25,10 @@ int dsc_plot_runs(const dsc_plot_opts *o);
  * two runs share a base name. buf gets at most size bytes. */
 void dsc_run_label(const char *const *runs, int n_runs, int i, char *buf, int size);
 
+/* Length of the run directory part of a run argument: without trailing slashes and without a trailing
+ * /metrics.jsonl or /metrics.csv (a metrics file may be named instead of its directory). */
+size_t dsc_run_path_len(const char *run);
+
 /* Option parsing shared by plot and compare: splits argv[i] "--key=value" into key and *val; when
  * takes_value and no '=' was given, the value is the next argument. Returns the index of the last
  * argument used, or -1 (with a message) when the value is missing. */

@@ -102,7 +102,8 @@ typedef struct dsc_runlog {
 } dsc_runlog;
 
 /* Reads RUN_DIR/metrics.jsonl, or RUN_DIR/metrics.csv when the former does not exist (DSC_ERR_IO
- * naming both when neither does). Unparsable lines are counted in `skipped`, not fatal; a file with
+ * naming both when neither does); run_dir may also name a metrics file itself (.csv: CSV, other
+ * names: JSON lines). Unparsable lines are counted in `skipped`, not fatal; a file with
  * no line at all is DSC_ERR_FORMAT. Strings other than "kind" are ignored, as are booleans,
  * nested values and nulls (NaN). */
 dsc_status dsc_runlog_read(const char *run_dir, dsc_runlog *log);

@@ -348,10 +348,34 @@ dsc_status dsc_runlog_parse_csv(const char *text, size_t len, const char *name, 
     return DSC_OK;
 }
 
+static int is_regular_file(const char *path)
+{
+    /* fopen succeeds on directories on Linux; reading one fails, so try a read. */
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char c;
+    size_t got = fread(&c, 1, 1, f);
+    int ok = got == 1 || !ferror(f);
+    fclose(f);
+    return ok;
+}
+
 dsc_status dsc_runlog_read(const char *run_dir, dsc_runlog *log)
 {
     runlog_init(log, run_dir);
     size_t n = strlen(run_dir);
+    /* A metrics file named directly: its extension says which reader. */
+    if (n > 4 && is_regular_file(run_dir)) {
+        char *buf;
+        size_t len;
+        DSC_TRY(dsc_json_read_file(run_dir, RUNLOG_MAX_BYTES, &buf, &len));
+        int csv = !strcmp(run_dir + n - 4, ".csv");
+        dsc_status st = csv ? dsc_runlog_parse_csv(buf, len, run_dir, log)
+                            : dsc_runlog_parse_jsonl(buf, len, run_dir, log);
+        free(buf);
+        return st;
+    }
     char *path = malloc(n + 32);
     if (!path)
         return DSC_ERROR(DSC_ERR_NOMEM, "%s: out of memory", run_dir);

@@ -75,6 +75,13 @@ has "script: title" "$gp" "set title 'two runs'"
 check "plot --x time --logx --smooth exit code" "$rc" 0
 if is_png "$tmp/time.png"; then echo "ok: time.png is a PNG"; else echo "FAIL: time.png is not a PNG"; fail=1; fi
 
+"$bin" plot "$b/metrics.csv" "$a/metrics.jsonl" --script "$tmp/direct.gp" --out "$tmp/direct.png" >/dev/null 2>&1; rc=$?
+check "plot of metrics files named directly exit code" "$rc" 0
+has "metrics file labelled by its run directory" "$(cat "$tmp/direct.gp" 2>/dev/null)" "title 'sgd_lr0.1'"
+out=$("$bin" compare "$a/metrics.jsonl" 2>/dev/null); rc=$?
+check "compare of a metrics file exit code" "$rc" 0
+has "compare of a metrics file finds config.json" "$out" "adam:lr=1e-3"
+
 out=$("$bin" plot --help); rc=$?
 check "plot --help exit code" "$rc" 0
 has "plot --help usage" "$out" "usage: descent plot RUN_DIR"
