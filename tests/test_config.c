@@ -6,6 +6,20 @@
 #include "descent/config.h"
 #include "testing.h"
 
+/* A build configured with -DDSC_WITH_CJSON=OFF has no JSON reader: those tests check that it says so. */
+static int have_json(void)
+{
+    dsc_config c;
+    dsc_status st = dsc_config_parse("{}", 2, "probe", 0, &c);
+    dsc_config_free(&c);
+    if (st == DSC_ERR_UNSUPPORTED) {
+        CHECK(strstr(dsc_last_error(), "libcjson-dev") != NULL);
+        fprintf(stderr, "  (built without cJSON: JSON checks skipped)\n");
+        return 0;
+    }
+    return 1;
+}
+
 static dsc_status parse(const char *text, int flags, dsc_config *c)
 {
     return dsc_config_parse(text, strlen(text), "cfg.json", flags, c);
@@ -22,6 +36,8 @@ static int err_has(const char *want)
 
 static void test_valid(void)
 {
+    if (!have_json())
+        return;
     dsc_config c;
     CHECK_OK(parse("\xEF\xBB\xBF{\n  \"model\": \"mlp:784-256-10,act=relu\",\n  \"epochs\": 2,\n"
                    "  \"lr\": 1e-3, \"momentum\": 0.1, \"big\": 1e20, \"neg\": -0.0, \"augment\": true,\n"
@@ -60,11 +76,13 @@ static void test_valid(void)
 
 static void test_syntax_errors(void)
 {
+    if (!have_json())
+        return;
     dsc_config c;
     /* A missing comma on line 3: the error points at line 3. */
     CHECK_STATUS(parse("{\n  \"a\": 1,\n  \"b\": 2\n  \"c\": 3\n}", 0, &c), DSC_ERR_FORMAT);
     CHECK(err_has("cfg.json:") && err_has("JSON syntax error"));
-    CHECK(err_has("cfg.json:3:") || err_has("cfg.json:4:"));
+    CHECK(strstr(dsc_last_error(), "cfg.json:4:3:") != NULL); /* at the key after the missing comma */
     CHECK(c.n == 0 && c.entries == NULL);
     /* Trailing comma. */
     CHECK_STATUS(parse("{\"a\": 1,}", 0, &c), DSC_ERR_FORMAT);
@@ -87,6 +105,8 @@ static void test_syntax_errors(void)
 
 static void test_wrong_types(void)
 {
+    if (!have_json())
+        return;
     dsc_config c;
     CHECK_STATUS(parse("[1, 2]", 0, &c), DSC_ERR_FORMAT);
     CHECK(err_has("top level is an array"));
@@ -113,6 +133,8 @@ static void test_wrong_types(void)
 
 static void test_hostile(void)
 {
+    if (!have_json())
+        return;
     dsc_config c;
     /* Deep nesting: refused by cJSON's nesting limit or as a nested value, without a crash. */
     size_t n = 100000;
@@ -152,6 +174,8 @@ static void test_hostile(void)
 
 static void test_write_roundtrip(void)
 {
+    if (!have_json())
+        return;
     dsc_config c = {0}, d;
     CHECK_OK(dsc_config_set(&c, "model", "mlp:784-10", DSC_CONFIG_STRING));
     CHECK_OK(dsc_config_set(&c, "epochs", "3", DSC_CONFIG_NUMBER));
@@ -181,6 +205,8 @@ static void test_write_roundtrip(void)
 
 static void test_runlog_jsonl(void)
 {
+    if (!have_json())
+        return;
     const char *text =
         "{\"kind\":\"step\",\"step\":10,\"epoch\":1,\"train_loss\":0.9,\"lr\":0.001,\"time_s\":0.1}\n"
         "\n"

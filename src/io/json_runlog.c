@@ -382,7 +382,11 @@ dsc_status dsc_runlog_read(const char *run_dir, dsc_runlog *log)
     const char *sep = n && run_dir[n - 1] == '/' ? "" : "/";
     snprintf(path, n + 32, "%s%smetrics.jsonl", run_dir, sep);
     int csv = 0;
+#ifdef DSC_HAVE_CJSON
     FILE *f = fopen(path, "rb");
+#else
+    FILE *f = NULL; /* no JSON reader: the CSV twin */
+#endif
     if (!f) {
         snprintf(path, n + 32, "%s%smetrics.csv", run_dir, sep);
         f = fopen(path, "rb");
