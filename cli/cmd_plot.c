@@ -169,7 +169,7 @@ static void write_script(FILE *f, const dsc_plot_opts *o, const char *term, char
                 *p = '/';
         gp_quote(f, t);
     }
-    const char *xl = !strcmp(o->x, "step") ? "step" : !strcmp(o->x, "epoch") ? "epoch" : "training time (s)";
+    const char *xl = !strcmp(o->x, "time") ? "training time (s)" : o->x;
     fputs("\nset xlabel ", f);
     gp_quote(f, xl);
     fputs("\nset ylabel ", f);
@@ -282,8 +282,13 @@ int dsc_plot_runs(const dsc_plot_opts *o)
     } else if (!strcmp(o->x, "time")) {
         xname = "time_s";
         prefer = DSC_RUNLOG_STEP;
+    } else if (o->x[0] && !strchr(o->x, ',')) {
+        /* Any other numeric column of the logs (e.g. samples), from the step lines where it is there. */
+        xname = o->x;
+        prefer = DSC_RUNLOG_STEP;
     } else {
-        fprintf(stderr, "%s: --x '%s' is not valid (valid: step, epoch, time)\n", cmd, o->x);
+        fprintf(stderr, "%s: --x '%s' is not valid (valid: step, epoch, time, or one column of metrics.jsonl)\n",
+                cmd, o->x);
         return 2;
     }
     char metric_names[MAX_METRICS][64];
@@ -477,7 +482,7 @@ done:
 static void plot_usage(FILE *f)
 {
     fprintf(f,
-            "usage: descent plot RUN_DIR... [--metric M[,M2...]] [--x step|epoch|time] [--out FILE]\n"
+            "usage: descent plot RUN_DIR... [--metric M[,M2...]] [--x step|epoch|time|COL] [--out FILE]\n"
             "                    [--logx] [--logy] [--smooth A] [--title T] [--script FILE]\n\n"
             "Draws metrics of one or more runs (written by 'descent train --out RUN_DIR') with gnuplot,\n"
             "one curve per run and metric, labelled with the run directory's name. Reads\n"
@@ -486,8 +491,8 @@ static void plot_usage(FILE *f)
             "options:\n"
             "  --metric M     metric(s) to draw, comma separated (default train_loss); e.g. test_acc,\n"
             "                 test_loss, test_top5, lr, or any numeric key of metrics.jsonl\n"
-            "  --x X          horizontal axis: step (default; per-step lines), epoch (per-epoch lines)\n"
-            "                 or time (training seconds)\n"
+            "  --x X          horizontal axis: step (default; per-step lines), epoch (per-epoch lines),\n"
+            "                 time (training seconds), or another numeric column (e.g. samples)\n"
             "  --out FILE     image to write: .png (pngcairo), .svg or .pdf (default <metric>.png)\n"
             "  --logx, --logy logarithmic axes (non-positive values are left out)\n"
             "  --smooth A     exponential moving average of each curve, weight A in [0, 1) (e.g. 0.9;\n"

@@ -94,8 +94,13 @@ check "plot without runs exit code" "$rc" 2
 err=$("$bin" plot "$a" --out "$tmp/x.gif" 2>&1 >/dev/null); rc=$?
 check "plot unknown image type exit code" "$rc" 2
 has "plot lists the image types" "$err" ".png, .svg, .pdf"
+err=$("$bin" plot "$a" --x "" --out "$tmp/x.png" 2>&1 >/dev/null); rc=$?
+check "plot empty --x exit code" "$rc" 2
 err=$("$bin" plot "$a" --x wall --out "$tmp/x.png" 2>&1 >/dev/null); rc=$?
-check "plot bad --x exit code" "$rc" 2
+check "plot --x of a missing column exit code" "$rc" 1
+has "plot --x of a missing column lists the columns" "$err" "against wall (metrics in .*step, epoch, train_loss"
+"$bin" plot "$a" --x lr --metric grad_norm --out "$tmp/col.png" >/dev/null 2>&1; rc=$?
+check "plot --x another column exit code" "$rc" 0
 err=$("$bin" plot "$a" --out 2>&1 >/dev/null); rc=$?
 check "plot --out without a value exit code" "$rc" 2
 err=$("$bin" plot "$tmp/nothing" --out "$tmp/x.png" 2>&1 >/dev/null); rc=$?
