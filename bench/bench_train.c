@@ -6,7 +6,8 @@
  * runs the same models in PyTorch and prints the same keys; bench/run.sh compares them.
  *
  * Usage: bench_train [--model mlp|cnn] [--threads N] [--batch B] [--steps S | --epoch]
- *                    [--warmup W] [--repeat R] [--lr LR] [--profile]
+ *                    [--warmup W] [--repeat R] [--lr LR] [--tag NAME] [--profile]
+ *   --tag NAME: the impl= value printed (run.sh: descent_ob for DSC_GEMM=openblas)
  *   --epoch (default for mlp): one pass over 60000 examples = 468 batches of 128 and a
  *     last one of 96 (dsc_graph_set_batch), like a DataLoader with drop_last=False.
  *   --steps S (default 50 for cnn): S full batches; s_per_epoch is extrapolated.
@@ -215,7 +216,7 @@ static void prof_step(dsc_graph *g, prof *pf)
 
 int main(int argc, char **argv)
 {
-    const char *model_name = "mlp";
+    const char *model_name = "mlp", *tag = "descent";
     int threads = 1, steps = -1, warmup = 5, epoch = -1, profile = 0, repeat = 1;
     int64_t batch = 128;
     float lr = 0.01f;
@@ -237,12 +238,14 @@ int main(int argc, char **argv)
             repeat = atoi(argv[++i]);
         else if (!strcmp(a, "--lr") && i + 1 < argc)
             lr = (float)atof(argv[++i]);
+        else if (!strcmp(a, "--tag") && i + 1 < argc)
+            tag = argv[++i];
         else if (!strcmp(a, "--profile"))
             profile = 1;
         else {
             fprintf(stderr,
                     "usage: %s [--model mlp|cnn] [--threads N] [--batch B] [--steps S | --epoch] [--warmup W] "
-                    "[--repeat R] [--lr LR] [--profile]\n",
+                    "[--repeat R] [--lr LR] [--tag NAME] [--profile]\n",
                     argv[0]);
             return 2;
         }
@@ -393,11 +396,11 @@ int main(int argc, char **argv)
         }
         printf("prof zero_grads_ms=%.3f\n", 1e3 * pf.zero / pf.steps);
     }
-    printf("bench=train impl=descent model=%s threads=%d batch=%lld steps=%d samples=%lld time_s=%.4f "
+    printf("bench=train impl=%s model=%s threads=%d batch=%lld steps=%d samples=%lld time_s=%.4f "
            "samples_per_s=%.1f s_per_epoch=%.4f flop_per_example=%.0f gflops=%.2f fwd_s=%.4f bwd_s=%.4f sgd_s=%.4f "
            "cpu_s=%.4f repeat=%d median_time_s=%.4f peak_rss_kb=%ld base_rss_kb=%ld arena_bytes=%zu params=%zu "
            "loss_first=%.4f loss_last=%.9g param_checksum=%.17g blas=%s\n",
-           model_name, threads, (long long)batch, nsteps, samples, elapsed, sps, EPOCH_EXAMPLES / sps,
+           tag, model_name, threads, (long long)batch, nsteps, samples, elapsed, sps, EPOCH_EXAMPLES / sps,
            m.flop_per_example, gflops, b_fwd, b_bwd, b_sgd, b_cpu, repeat, median, maxrss_kb(), rss_base,
            dsc_graph_memory_bytes(g), np, (double)loss_first, (double)loss_last, checksum, dsc_blas_backend());
     free(xpool);

@@ -5,7 +5,9 @@
 #
 # Runs, each configuration in its own process:
 #   bench_sgemm --check                   1 vs 2 threads give bit-identical GEMMs
-#   bench_sgemm --threads 1|2             peak sgemm GFLOP/s (the "fraction of peak" yardstick)
+#   bench_sgemm --threads 1|2             peak sgemm GFLOP/s (the "fraction of peak" yardstick),
+#                                         descent's default GEMM backend and OpenBLAS
+#   bench_train with DSC_GEMM=openblas    descent on OpenBLAS instead of its own kernel (descent_ob)
 #   bench_train / torch_train.py          MLP (one epoch of 60000) and CNN (DSC_BENCH_CNN_STEPS
 #                                         batches), 1 and 2 threads, training step = forward +
 #                                         backward + plain SGD
@@ -33,7 +35,10 @@ function kv(line, key,   n, i, a, p) {
   for (i = 1; i <= n; i++) { p = index(a[i], "="); if (substr(a[i], 1, p - 1) == key) return substr(a[i], p + 1) }
   return ""
 }
-/^bench=sgemm_peak/ { k = kv($0, "pass") "," kv($0, "threads"); v = kv($0, "peak_gflops") + 0; if (v > peak[k]) peak[k] = v }
+/^bench=sgemm_peak/ {
+  k = kv($0, "pass") "," kv($0, "threads"); v = kv($0, "peak_gflops") + 0; if (v > peak[k]) peak[k] = v
+  kb = k "," kv($0, "blas"); if (v > bpeak[kb]) bpeak[kb] = v
+}
 /^check=sgemm_threads_summary/ { check[kv($0, "pass")] += kv($0, "differing") }
 /^bench=train/ {
   k = kv($0, "pass") "," kv($0, "model") "," kv($0, "impl") "," kv($0, "threads")
@@ -46,18 +51,18 @@ function kv(line, key,   n, i, a, p) {
 }
 END {
   for (p in passes) {
-    printf "\n== pass %s: sgemm peak %s GFLOP/s (1 thread), %s (2 threads); 1-vs-2-thread GEMMs differing: %s ==\n", p, peak[p ",1"], peak[p ",2"], check[p]
-    printf "%-5s %-9s %3s %12s %9s %9s %8s %7s %10s %6s\n", "model", "impl", "thr", "samples/s", "s/epoch", "cpu_s/ep", "GFLOP/s", "%peak", "peakRSS_MB", "load"
+    printf "\n== pass %s: sgemm peak %s GFLOP/s (1 thread), %s (2 threads) [avx512 %s/%s, openblas %s/%s]; 1-vs-2-thread GEMMs differing: %s ==\n", p, peak[p ",1"], peak[p ",2"], bpeak[p ",1,avx512"], bpeak[p ",2,avx512"], bpeak[p ",1,openblas"], bpeak[p ",2,openblas"], check[p]
+    printf "%-5s %-10s %3s %12s %9s %9s %8s %7s %10s %6s\n", "model", "impl", "thr", "samples/s", "s/epoch", "cpu_s/ep", "GFLOP/s", "%peak", "peakRSS_MB", "load"
     for (mi = 1; mi <= 2; mi++) {
       m = mi == 1 ? "mlp" : "cnn"
-      for (ii = 1; ii <= 3; ii++) {
-        im = ii == 1 ? "descent" : ii == 2 ? "torch" : "torch_ob1"
+      for (ii = 1; ii <= 4; ii++) {
+        im = ii == 1 ? "descent" : ii == 2 ? "descent_ob" : ii == 3 ? "torch" : "torch_ob1"
         for (t = 1; t <= 2; t++) {
           k = p "," m "," im "," t
           if (!(k in sps)) continue
           pk = peak[p "," t]
           frac = pk > 0 ? 100 * gf[k] / pk : 0
-          printf "%-5s %-9s %3d %12.0f %9.3f %9.3f %8.1f %6.1f%% %10.1f %6s\n", m, im, t, sps[k], ep[k], cpe[k], gf[k], frac, rss[k] / 1024, ld[k]
+          printf "%-5s %-10s %3d %12.0f %9.3f %9.3f %8.1f %6.1f%% %10.1f %6s\n", m, im, t, sps[k], ep[k], cpe[k], gf[k], frac, rss[k] / 1024, ld[k]
         }
       }
       bd = 0; bt = 0
@@ -136,9 +141,15 @@ load() { awk '{print $1}' /proc/loadavg 2>/dev/null || echo "?"; }
 # run_pass TAG: every measurement once, lines tagged pass=TAG and the load before each.
 run_pass() {
   local tag=$1
-  log "$("$BUILD/bench_sgemm" --check | tail -1) pass=$tag"
-  for t in 1 2; do
-    log "$(nice_run "$BUILD/bench_sgemm" --threads "$t" --sizes 1024,2048,4096 --reps 3 | tail -1) pass=$tag load=$(load)"
+  # dsc_sgemm's default backend (descent's AVX-512 kernel where the CPU has it) and
+  # OpenBLAS; the machine's peak is the better of the two.
+  for be in default openblas; do
+    local env=""
+    [ "$be" = openblas ] && env="DSC_GEMM=openblas"
+    log "$(env $env "$BUILD/bench_sgemm" --check | tail -1) pass=$tag backend=$be"
+    for t in 1 2; do
+      log "$(nice_run env $env "$BUILD/bench_sgemm" --threads "$t" --sizes 1024,2048,4096 --reps 3 | tail -1) pass=$tag load=$(load)"
+    done
   done
   for model in mlp cnn; do
     local steps=""
@@ -147,6 +158,11 @@ run_pass() {
       local l
       l=$(load)
       log "$(nice_run "$BUILD/bench_train" --model $model --threads $t $steps --repeat "$REPEAT") pass=$tag load=$l"
+      # descent with OpenBLAS instead of its own GEMM kernel (row descent_ob).
+      if [ "$("$BUILD/bench_sgemm" --corename | sed -n 's/.*blas=\([^ ]*\).*/\1/p')" != openblas ]; then
+        l=$(load)
+        log "$(nice_run env DSC_GEMM=openblas "$BUILD/bench_train" --model $model --threads $t $steps --repeat "$REPEAT" --tag descent_ob) pass=$tag load=$l"
+      fi
       if [ $have_torch = 1 ]; then
         l=$(load)
         log "$(nice_run "$PY" "$ROOT/bench/torch_train.py" --model $model --threads $t $steps --repeat "$REPEAT") pass=$tag load=$l"
