@@ -633,6 +633,17 @@ static void test_spec_errors(void)
     double p4[4] = {0}, g4[4] = {0};
     CHECK_STATUS(dsc_optim_step(o, p4, g4), DSC_ERR_INVALID);
     CHECK(strstr(dsc_last_error(), "closure") != NULL);
+    CHECK(dsc_optim_needs_closure(o));
+    {
+        const char *yes[] = {"polyak", "armijo", "sam:base=sgd", "zo:base=sgd", "lookahead:base=[lbfgs]"};
+        const char *no[] = {"sgd", "adam", "lookahead:base=[adam]", "average:base=[sgd]", "muon"};
+        for (int k = 0; k < 5; k++) {
+            dsc_optim *y = make_or_fail(yes[k], 4, DSC_FLOAT64), *n = make_or_fail(no[k], 4, DSC_FLOAT64);
+            CHECK(dsc_optim_needs_closure(y) == 1 && dsc_optim_needs_closure(n) == 0);
+            dsc_optim_free(y);
+            dsc_optim_free(n);
+        }
+    }
     CHECK_STATUS(dsc_optim_add_group(o, 0, 2, NULL, NULL), DSC_ERR_UNSUPPORTED);
     CHECK_OK(dsc_optim_set_hparam(o, 0, "history_size", 7)); /* before the state exists: fine */
     CHECK(dsc_optim_num_buffers(o) == 6);

@@ -68,6 +68,10 @@ dsc_status dsc_optim_step(dsc_optim *opt, void *params, const void *grads);
 dsc_status dsc_optim_step_closure(dsc_optim *opt, void *params, void *grads, dsc_closure closure, void *ctx,
                                   double *loss);
 
+/* 1 if the optimizer must be stepped with dsc_optim_step_closure (lbfgs, polyak, armijo, sam, zo,
+ * or a lookahead/average around one of them); dsc_optim_step then fails with DSC_ERR_INVALID. */
+int dsc_optim_needs_closure(const dsc_optim *opt);
+
 /* Learning rate of a group (for schedules). set_lr: DSC_ERR_RANGE if lr < 0 or not finite. */
 dsc_status dsc_optim_set_lr(dsc_optim *opt, int group, double lr);
 double dsc_optim_get_lr(const dsc_optim *opt, int group);

@@ -716,6 +716,15 @@ double dsc_optim_get_lr(const dsc_optim *opt, int group)
     return k < 0 ? NAN : opt->groups[group].hp[k];
 }
 
+int dsc_optim_needs_closure(const dsc_optim *opt)
+{
+    if (!opt)
+        return 0;
+    if (opt->algo->closure_step[opt->dtype] || opt->algo == &dsc_optim_algo_sam || opt->algo == &dsc_optim_algo_zo)
+        return 1;
+    return opt->inner ? dsc_optim_needs_closure(opt->inner) : 0;
+}
+
 int dsc_optim_num_groups(const dsc_optim *opt)
 {
     if (opt && opt->inner)
