@@ -188,6 +188,19 @@ static void gemm_portable(int trans_a, int trans_b, int M, int N, int K, float a
 void dsc_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc)
 {
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) { /* C = beta C, A and B unread (BLAS semantics) */
+        for (int i = 0; i < M; i++) {
+            float *c = C + (size_t)i * ldc;
+            if (beta == 0.0f)
+                memset(c, 0, (size_t)N * sizeof(float));
+            else if (beta != 1.0f)
+                for (int j = 0; j < N; j++)
+                    c[j] *= beta;
+        }
+        return;
+    }
     switch (pick_backend()) {
     case BK_AVX512:
         dsc_sgemm_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -59,7 +59,7 @@
 #define GEMM_MC (MR * 16) /* A block 192 x 256 x 4 B = 192 KiB of the 1 MiB L2 */
 #endif
 #ifndef GEMM_NC
-#define GEMM_NC (NR * 64) /* B block 256 x 2048 x 4 B = 2 MiB, in L3 */
+#define GEMM_NC (NR * 16) /* B block 256 x 512 x 4 B = 512 KiB, in L2 next to the A block */
 #endif
 
 /* Threading: products with fewer multiply-adds than PAR_MIN run in one thread; larger ones
@@ -135,16 +135,22 @@ static inline AVX512_FN void transpose16(__m512 r[16])
     }
 }
 
-/* dst[k*W + c] = src[k*ld + c] for c < n, 0 for n <= c < W (k < kc): a panel whose rows
- * are contiguous in memory (op(A) for trans_a, op(B) for !trans_b). */
+/* Panels of width W from a block whose rows are contiguous in memory (op(A) for trans_a,
+ * op(B) for !trans_b): panel p (columns p*W .. p*W+W-1 of the block) goes to dst + p*W*kc,
+ * dst[p*W*kc + k*W + c] = src[k*ld + p*W + c], zero past column n. Row by row over the whole
+ * block, so the reads stream along each row (few pages, prefetcher-friendly) instead of
+ * striding down one panel at a time. */
 static AVX512_FN void pack_direct(int W, const float *src, size_t ld, int n, int kc, float *dst)
 {
     for (int k = 0; k < kc; k++) {
         const float *s = src + (size_t)k * ld;
-        float *d = dst + (size_t)k * W;
-        for (int c0 = 0; c0 < W; c0 += 16) {
-            __m512 v = c0 < n ? _mm512_maskz_loadu_ps(mask_first(n - c0), s + c0) : _mm512_setzero_ps();
-            _mm512_mask_storeu_ps(d + c0, mask_first(W - c0), v);
+        for (int p0 = 0; p0 < n; p0 += W) {
+            float *d = dst + (size_t)p0 * kc + (size_t)k * W;
+            for (int c0 = 0; c0 < W; c0 += 16) {
+                int left = n - p0 - c0;
+                __m512 v = left > 0 ? _mm512_maskz_loadu_ps(mask_first(left), s + p0 + c0) : _mm512_setzero_ps();
+                _mm512_mask_storeu_ps(d + c0, mask_first(W - c0), v);
+            }
         }
     }
 }
@@ -171,62 +177,94 @@ static AVX512_FN void pack_trans(int W, const float *src, size_t ld, int n, int 
     }
 }
 
-/* The MR x NR micro-kernel: acc = sum_k pa[k*MR + r] * pb[k*NR + c] (one FMA chain per
- * element, k ascending), then C[r, c] = fma(alpha, acc, beta * C[r, c]) for r < m, c < n;
- * read_c == 0 writes alpha * acc without reading C (beta == 0). */
-static AVX512_FN void micro_kernel(int kc, const float *restrict pa, const float *restrict pb, float *C, size_t ldc,
-                                   int m, int n, float alpha, float beta, int read_c)
+/* The micro-kernel on a ROWS x COLS tile (ROWS <= MR, COLS in {16, 32}; panels keep the MR
+ * and NR strides): acc = sum_k pa[k*MR + r] * pb[k*NR + c], one FMA chain per element with
+ * k ascending, then C[r, c] = fma(alpha, acc, beta * C[r, c]) for r < m, c < n; read_c == 0
+ * writes alpha * acc without reading C (beta == 0). Narrower instances only skip rows and
+ * columns that edge tiles would compute into padding: every element they do compute goes
+ * through the same operations as in the full 12 x 32 kernel. */
+static inline __attribute__((always_inline)) AVX512_FN void
+micro_kernel_t(const int ROWS, const int COLS, int kc, const float *restrict pa, const float *restrict pb, float *C,
+               size_t ldc, int m, int n, float alpha, float beta, int read_c)
 {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < ROWS; r++)
         c0[r] = c1[r] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
+        __m512 b0 = _mm512_load_ps(pb), b1 = COLS > 16 ? _mm512_load_ps(pb + 16) : b0;
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < ROWS; r++) {
             __m512 a = _mm512_set1_ps(pa[r]);
             c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+            if (COLS > 16)
+                c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
         }
         pa += MR;
         pb += NR;
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    if (n == NR) {
+    if (n == COLS) {
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < ROWS; r++) {
             if (r >= m)
                 break;
             float *c = C + (size_t)r * ldc;
             if (read_c) {
                 _mm512_storeu_ps(c, _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_loadu_ps(c))));
-                _mm512_storeu_ps(c + 16, _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, _mm512_loadu_ps(c + 16))));
+                if (COLS > 16)
+                    _mm512_storeu_ps(c + 16, _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, _mm512_loadu_ps(c + 16))));
             } else {
                 _mm512_storeu_ps(c, _mm512_mul_ps(va, c0[r]));
-                _mm512_storeu_ps(c + 16, _mm512_mul_ps(va, c1[r]));
+                if (COLS > 16)
+                    _mm512_storeu_ps(c + 16, _mm512_mul_ps(va, c1[r]));
             }
         }
     } else {
         __mmask16 m0 = mask_first(n), m1 = mask_first(n - 16);
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < ROWS; r++) {
             if (r >= m)
                 break;
             float *c = C + (size_t)r * ldc;
             if (read_c) {
                 _mm512_mask_storeu_ps(
                     c, m0, _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, c))));
-                if (m1)
+                if (COLS > 16 && m1)
                     _mm512_mask_storeu_ps(
                         c + 16, m1, _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16))));
             } else {
                 _mm512_mask_storeu_ps(c, m0, _mm512_mul_ps(va, c0[r]));
-                if (m1)
+                if (COLS > 16 && m1)
                     _mm512_mask_storeu_ps(c + 16, m1, _mm512_mul_ps(va, c1[r]));
             }
         }
     }
+}
+
+#define KERNEL(R, CC)                                                                                              \
+    static AVX512_FN void kernel_##R##x##CC(int kc, const float *restrict pa, const float *restrict pb, float *C,  \
+                                            size_t ldc, int m, int n, float alpha, float beta, int read_c)       \
+    {                                                                                                              \
+        micro_kernel_t(R, CC, kc, pa, pb, C, ldc, m, n, alpha, beta, read_c);                                      \
+    }
+KERNEL(12, 32)
+KERNEL(8, 32)
+KERNEL(4, 32)
+KERNEL(12, 16)
+KERNEL(8, 16)
+KERNEL(4, 16)
+
+typedef void (*kernel_fn)(int, const float *restrict, const float *restrict, float *, size_t, int, int, float, float,
+                          int);
+/* kernels[(m - 1) / 4][n > 16]: the smallest instance covering an m x n edge tile. */
+static const kernel_fn kernels[3][2] = {
+    {kernel_4x16, kernel_4x32}, {kernel_8x16, kernel_8x32}, {kernel_12x16, kernel_12x32}};
+
+static inline void micro_kernel(int kc, const float *pa, const float *pb, float *C, size_t ldc, int m, int n,
+                                float alpha, float beta, int read_c)
+{
+    kernels[(m - 1) / 4][n > 16](kc, pa, pb, C, ldc, m, n, alpha, beta, read_c);
 }
 
 /* K blocking: a function of K only (the determinism argument above relies on it). */
@@ -271,24 +309,22 @@ static AVX512_FN void gemm_serial(int ta, int tb, int M, int N, int K, float alp
             const int first = pc == 0;
             const float be = first ? beta : 1.0f;
             const int read_c = !(first && beta == 0.0f);
-            for (int jr = 0; jr < nc; jr += NR) {
-                int n = nc - jr < NR ? nc - jr : NR, j = jc + jr;
-                float *d = pb + (size_t)jr * kc;
-                if (tb)
-                    pack_trans(NR, B + (size_t)j * ldb + pc, ldb, n, kc, d);
-                else
-                    pack_direct(NR, B + (size_t)pc * ldb + j, ldb, n, kc, d);
-            }
+            if (tb)
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int n = nc - jr < NR ? nc - jr : NR;
+                    pack_trans(NR, B + (size_t)(jc + jr) * ldb + pc, ldb, n, kc, pb + (size_t)jr * kc);
+                }
+            else
+                pack_direct(NR, B + (size_t)pc * ldb + jc, ldb, nc, kc, pb);
             for (int ic = 0; ic < M; ic += GEMM_MC) {
                 const int mc = M - ic < GEMM_MC ? M - ic : GEMM_MC;
-                for (int ir = 0; ir < mc; ir += MR) {
-                    int m = mc - ir < MR ? mc - ir : MR, i = ic + ir;
-                    float *d = pa + (size_t)ir * kc;
-                    if (ta)
-                        pack_direct(MR, A + (size_t)pc * lda + i, lda, m, kc, d);
-                    else
-                        pack_trans(MR, A + (size_t)i * lda + pc, lda, m, kc, d);
-                }
+                if (ta)
+                    pack_direct(MR, A + (size_t)pc * lda + ic, lda, mc, kc, pa);
+                else
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int m = mc - ir < MR ? mc - ir : MR;
+                        pack_trans(MR, A + (size_t)(ic + ir) * lda + pc, lda, m, kc, pa + (size_t)ir * kc);
+                    }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int n = nc - jr < NR ? nc - jr : NR;
                     for (int ir = 0; ir < mc; ir += MR) {
