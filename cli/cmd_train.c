@@ -45,7 +45,8 @@ static const opt_def train_opts[] = {
     {"early-stop", T_INT, "0", "stop after PATIENCE epochs without a better val_loss (needs --val-split)"},
     {"accumulate", T_INT, "1", "micro-batches per optimizer step (gradient accumulation)"},
     {"augment", T_STR, "none", "image augmentation: crop[=PAD],flip,noise[=STD] (comma separated)"},
-    {"standardize", T_STR, "auto", "standardize features with the training split's statistics: auto (not for images), on, off"},
+    {"standardize", T_STR, "auto", "standardize with the training split's statistics: feature (each feature),\n"
+                           "                       channel (each image channel), off, auto (channel for images, else feature)"},
     {"sampling", T_STR, "shuffle", "shuffle (a new permutation each epoch) or replacement"},
     {"drop-last", T_BOOL, "false", "drop each epoch's last incomplete batch"},
     {"log-every", T_INT, "1", "write a step line to the metrics every N steps"},
@@ -341,10 +342,10 @@ static int to_train_opts(const char *cmd, const resolved *r, dsc_train_opts *o)
     if ((code = get_int(cmd, r, "log-every", 1, 1000000000, &v)))
         return code;
     o->log_every = (int)v;
-    static const char *const std_choices[] = {"auto", "off", "on", NULL};
+    static const char *const std_choices[] = {"auto", "off", "feature", "channel", NULL};
     if ((code = get_choice(cmd, r, "standardize", std_choices, &c)))
         return code;
-    o->standardize = c == 0 ? -1 : c - 1;
+    o->standardize = c == 0 ? DSC_STANDARDIZE_AUTO : c - 1;
     static const char *const samp_choices[] = {"shuffle", "replacement", NULL};
     if ((code = get_choice(cmd, r, "sampling", samp_choices, &c)))
         return code;

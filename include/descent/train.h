@@ -39,6 +39,16 @@ typedef struct dsc_train_progress {
     double val_loss, val_acc, test_loss, test_acc, test_top5; /* NaN when not evaluated */
 } dsc_train_progress;
 
+/* Feature standardization, fit on the training split: per feature ((x_j - mean_j) / std_j), per
+ * channel of [C, H, W] images (torchvision's Normalize with the data's channel statistics), or
+ * auto = channel for images, feature otherwise. */
+typedef enum dsc_standardize {
+    DSC_STANDARDIZE_AUTO = -1,
+    DSC_STANDARDIZE_OFF = 0,
+    DSC_STANDARDIZE_FEATURE = 1,
+    DSC_STANDARDIZE_CHANNEL = 2
+} dsc_standardize;
+
 typedef void (*dsc_train_progress_fn)(void *ctx, const dsc_train_progress *p);
 
 typedef struct dsc_train_opts {
@@ -61,7 +71,7 @@ typedef struct dsc_train_opts {
     int early_stop;         /* patience in epochs on val_loss (0: off; needs val_split > 0) */
     int accumulate;         /* micro-batches per optimizer step (default 1) */
     const char *augment;    /* "crop,flip,noise" (NULL: none) */
-    int standardize;        /* -1: auto (on for non-image data), 0 off, 1 on (statistics of the training split) */
+    int standardize;        /* a dsc_standardize mode (statistics of the training split) */
     int sampling;           /* dsc_sampling: DSC_SAMPLE_SHUFFLE (default) or DSC_SAMPLE_REPLACEMENT */
     int drop_last;
     int log_every;          /* a step line in metrics every this many steps (default 1) */

@@ -159,14 +159,47 @@ static dsc_status prepare_data(dsc_trainer *t)
     }
     if (t->train.n < 1)
         return DSC_ERROR(DSC_ERR_RANGE, "--data: no training examples left in '%s'", o->data);
-    const int standardize = o->standardize < 0 ? t->train.feat_ndim != 3 : o->standardize;
-    if (standardize && !o->eval_only) {
+    /* auto: per channel for images (torchvision's Normalize with the data set's channel mean and
+     * std), per feature for tabular data. */
+    int mode = o->standardize;
+    if (mode == DSC_STANDARDIZE_AUTO)
+        mode = t->train.feat_ndim == 3 ? DSC_STANDARDIZE_CHANNEL : DSC_STANDARDIZE_FEATURE;
+    if (mode == DSC_STANDARDIZE_CHANNEL && t->train.feat_ndim != 3)
+        return DSC_ERROR(DSC_ERR_INVALID, "--standardize channel needs image data [C, H, W]; '%s' has %d-dimensional "
+                         "examples (use feature)", o->data, t->train.feat_ndim);
+    if (mode != DSC_STANDARDIZE_OFF && !o->eval_only) {
         const size_t d = (size_t)t->train.d;
         t->mean = malloc(d * sizeof *t->mean);
         t->std = malloc(d * sizeof *t->std);
         if (!t->mean || !t->std)
             return DSC_ERROR(DSC_ERR_NOMEM, "standardize: out of memory");
-        DSC_TRY(dsc_dataset_standardize(&t->train, t->mean, t->std));
+        if (mode == DSC_STANDARDIZE_FEATURE) {
+            DSC_TRY(dsc_dataset_standardize(&t->train, t->mean, t->std));
+        } else {
+            /* Population mean and std of each channel over all training pixels (double sums in a
+             * fixed order), expanded to per-feature vectors so that the same apply and checkpoint
+             * code serve both modes. */
+            const int64_t C = t->train.feat_shape[0], HW = (int64_t)d / C, n = t->train.n;
+            for (int64_t c = 0; c < C; c++) {
+                double s1 = 0, s2 = 0;
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t k = 0; k < HW; k++) {
+                        const double v = t->train.x[i * (int64_t)d + c * HW + k];
+                        s1 += v;
+                        s2 += v * v;
+                    }
+                const double cnt = (double)n * (double)HW, mu = s1 / cnt;
+                double var = s2 / cnt - mu * mu;
+                double sd = var > 0 ? sqrt(var) : 0;
+                if (!(sd > 0))
+                    sd = 1;
+                for (int64_t k = 0; k < HW; k++) {
+                    t->mean[c * HW + k] = mu;
+                    t->std[c * HW + k] = sd;
+                }
+            }
+            DSC_TRY(dsc_dataset_apply_standardize(&t->train, t->mean, t->std));
+        }
         DSC_TRY(dsc_dataset_apply_standardize(&t->test, t->mean, t->std));
         if (t->has_val)
             DSC_TRY(dsc_dataset_apply_standardize(&t->val, t->mean, t->std));

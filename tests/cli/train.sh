@@ -15,7 +15,7 @@ has() { # description, text, pattern (grep -E)
 exists() { if [ -e "$2" ]; then echo "ok: $1"; else echo "FAIL: $1: $2 missing"; fail=1; fi; }
 
 # A short run on the embedded digits set.
-out=$("$bin" train --model mlp:64-32-10 --data digits --opt adam:lr=1e-3 --epochs 2 --batch-size 32 --seed 0 \
+out=$("$bin" train --model mlp:64-32-10 --data digits --opt adam:lr=1e-2 --epochs 2 --batch-size 32 --seed 0 \
       --out "$tmp/run" 2>"$tmp/err"); rc=$?
 check "train exit code" "$rc" 0
 check "exactly one stdout line" "$(printf '%s\n' "$out" | wc -l)" 1
