@@ -12,6 +12,7 @@
 #                                         batches), 1 and 2 threads, training step = forward +
 #                                         backward + plain SGD
 #   torch_train.py with OPENBLAS_NUM_THREADS=1   PyTorch really on 1 core (row torch_ob1)
+#   torch_train.py with OMP_WAIT_POLICY=passive  PyTorch's best 2-thread setting (torch_passive)
 # then prints a table of ratios (descent / PyTorch) and fractions of peak, and writes
 # everything to bench/results/latest.txt.
 #
@@ -52,17 +53,17 @@ function kv(line, key,   n, i, a, p) {
 END {
   for (p in passes) {
     printf "\n== pass %s: sgemm peak %s GFLOP/s (1 thread), %s (2 threads) [avx512 %s/%s, openblas %s/%s]; 1-vs-2-thread GEMMs differing: %s ==\n", p, peak[p ",1"], peak[p ",2"], bpeak[p ",1,avx512"], bpeak[p ",2,avx512"], bpeak[p ",1,openblas"], bpeak[p ",2,openblas"], check[p]
-    printf "%-5s %-10s %3s %12s %9s %9s %8s %7s %10s %6s\n", "model", "impl", "thr", "samples/s", "s/epoch", "cpu_s/ep", "GFLOP/s", "%peak", "peakRSS_MB", "load"
+    printf "%-5s %-13s %3s %12s %9s %9s %8s %7s %10s %6s\n", "model", "impl", "thr", "samples/s", "s/epoch", "cpu_s/ep", "GFLOP/s", "%peak", "peakRSS_MB", "load"
     for (mi = 1; mi <= 2; mi++) {
       m = mi == 1 ? "mlp" : "cnn"
-      for (ii = 1; ii <= 4; ii++) {
-        im = ii == 1 ? "descent" : ii == 2 ? "descent_ob" : ii == 3 ? "torch" : "torch_ob1"
+      for (ii = 1; ii <= 5; ii++) {
+        im = ii == 1 ? "descent" : ii == 2 ? "descent_ob" : ii == 3 ? "torch" : ii == 4 ? "torch_ob1" : "torch_passive"
         for (t = 1; t <= 2; t++) {
           k = p "," m "," im "," t
           if (!(k in sps)) continue
           pk = peak[p "," t]
           frac = pk > 0 ? 100 * gf[k] / pk : 0
-          printf "%-5s %-10s %3d %12.0f %9.3f %9.3f %8.1f %6.1f%% %10.1f %6s\n", m, im, t, sps[k], ep[k], cpe[k], gf[k], frac, rss[k] / 1024, ld[k]
+          printf "%-5s %-13s %3d %12.0f %9.3f %9.3f %8.1f %6.1f%% %10.1f %6s\n", m, im, t, sps[k], ep[k], cpe[k], gf[k], frac, rss[k] / 1024, ld[k]
         }
       }
       bd = 0; bt = 0
@@ -71,6 +72,7 @@ END {
         if (sps[p "," m ",torch," t] > bt) { bt = sps[p "," m ",torch," t]; btt = "torch " t " thr" }
       }
       if (sps[p "," m ",torch_ob1,1"] > bt) { bt = sps[p "," m ",torch_ob1,1"]; btt = "torch_ob1 1 thr" }
+      if (sps[p "," m ",torch_passive,2"] > bt) { bt = sps[p "," m ",torch_passive,2"]; btt = "torch_passive 2 thr" }
       d1 = cpe[p "," m ",descent,1"]; o1 = cpe[p "," m ",torch_ob1,1"]
       if (d1 > 0 && o1 > 0)
         printf "%s: one core, CPU seconds per epoch (robust to load): descent %.3f, PyTorch (OpenBLAS 1 thread) %.3f -> %.2fx\n", m, d1, o1, o1 / d1
@@ -171,6 +173,11 @@ run_pass() {
         if [ "$t" = 1 ]; then
           l=$(load)
           log "$(OPENBLAS_NUM_THREADS=1 nice_run "$PY" "$ROOT/bench/torch_train.py" --model $model --threads 1 $steps --repeat "$REPEAT" --tag torch_ob1) pass=$tag load=$l"
+        else
+          # PyTorch's two thread pools (OpenMP, OpenBLAS) spin against each other on 2
+          # cores; OMP_WAIT_POLICY=passive is its best 2-thread setting here.
+          l=$(load)
+          log "$(OMP_WAIT_POLICY=passive nice_run "$PY" "$ROOT/bench/torch_train.py" --model $model --threads 2 $steps --repeat "$REPEAT" --tag torch_passive) pass=$tag load=$l"
         fi
       fi
     done
