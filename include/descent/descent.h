@@ -3,6 +3,7 @@
 #define DESCENT_H
 
 #include "descent/config.h"
+#include "descent/convex.h"
 #include "descent/data.h"
 #include "descent/error.h"
 #include "descent/gradcheck.h"
