@@ -1,0 +1,271 @@
+/* Memory bandwidth of optimizer steps (issue 4, "Performance (bench/)").
+ *
+ * Usage: bench_optim [--n N] [--stream-n N] [--threads 1,2] [--trials T] [--algos sgd,adam,adamw,lion]
+ *
+ * 1. STREAM-style kernels (McCalpin's STREAM, float32) over three arrays of --stream-n
+ *    elements (default 20M = 80 MB each, 240 MB in all, far beyond the 32 MB L3):
+ *      copy   c = a            8 bytes/element  (read a, write c)
+ *      scale  b = s*c          8
+ *      add    c = a + b       12
+ *      triad  a = b + s*c     12
+ *      update b = b + s*a     12  (not in STREAM: read-modify-write, the optimizers' pattern)
+ *    Bytes are counted as STREAM counts them: each array read or written once, no
+ *    write-allocate traffic. (The CPU does read the destination line of copy/scale/add/triad
+ *    before writing it unless it streams the store, so their true traffic is higher and their
+ *    GB/s understate the bus rate; "update" writes what it has just read, so its count is the
+ *    true traffic, as for the optimizers.) Each kernel: best of T trials.
+ *
+ * 2. dsc_optim_step over --n float32 parameters (default 10M, 40 MB per vector), one group,
+ *    after two warm-up steps (state allocated and touched). Bytes per parameter and step,
+ *    counted analytically from the update rule (every vector read or written once per step,
+ *    4 bytes per element; state is read-modify-write, the gradient only read):
+ *      sgd   (momentum 0.9)  read p, g, b;     write p, b      = 5 x 4 = 20 bytes
+ *      adam                  read p, g, m, v;  write p, m, v   = 7 x 4 = 28 bytes
+ *      adamw (wd 0.01)       read p, g, m, v;  write p, m, v   = 7 x 4 = 28 bytes
+ *      lion                  read p, g, m;     write p, m      = 5 x 4 = 20 bytes
+ *    That is the minimum any implementation must move; a kernel that makes several passes
+ *    (torch's foreach ops: one pass per operation) moves more, and shows a lower GB/s.
+ *
+ * Output, one line per measurement (key=value, as the other bench programs):
+ *   bench=stream kernel=K threads=T n=N bytes=B best_s=S gbs=G load=L
+ *   bench=optim impl=descent algo=A threads=T n=N bytes_per_param=P steps=S best_s= median_s=
+ *     gbs_best= gbs_median= ref_copy_gbs= ref_max_gbs= frac_copy= frac_max= load=L checksum=C
+ * frac_copy: gbs_best / the copy bandwidth at the same thread count (the issue's yardstick);
+ * frac_max: gbs_best / the best of the five kernels at that thread count (the strictest one).
+ * load: the 1-minute load average at the time (the machine may be shared). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "descent/optim.h"
+#include "descent/runtime.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double load1(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+static float *falloc(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n * sizeof(float) + 64)) {
+        fprintf(stderr, "bench_optim: out of memory (%zu floats)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Deterministic pseudo-random fill in [lo, lo + width). */
+static void fill(float *x, size_t n, uint64_t seed, float lo, float width)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+#pragma omp parallel for schedule(static) firstprivate(s)
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = s + (uint64_t)i * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        x[i] = lo + width * (float)((double)(z >> 40) / 16777216.0);
+    }
+}
+
+enum { K_COPY, K_SCALE, K_ADD, K_TRIAD, K_UPDATE, NK };
+static const char *const knames[NK] = {"copy", "scale", "add", "triad", "update"};
+static const int kbytes[NK] = {8, 8, 12, 12, 12};
+
+static void stream_kernel(int k, float *restrict a, float *restrict b, float *restrict c, size_t n)
+{
+    const float s = 3.0f;
+    switch (k) {
+    case K_COPY:
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            c[i] = a[i];
+        break;
+    case K_SCALE:
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            b[i] = s * c[i];
+        break;
+    case K_ADD:
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            c[i] = a[i] + b[i];
+        break;
+    case K_TRIAD:
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            a[i] = b[i] + s * c[i];
+        break;
+    default: /* update: keeps b bounded (s small) */
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            b[i] = b[i] + 1e-7f * a[i];
+        break;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 10000000, sn = 20000000;
+    int trials = 10;
+    char threads_arg[64] = "1,2", algos_arg[128] = "sgd,adam,adamw,lion";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--n") && i + 1 < argc)
+            n = (size_t)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--stream-n") && i + 1 < argc)
+            sn = (size_t)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--trials") && i + 1 < argc)
+            trials = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            snprintf(threads_arg, sizeof threads_arg, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--algos") && i + 1 < argc)
+            snprintf(algos_arg, sizeof algos_arg, "%s", argv[++i]);
+        else {
+            fprintf(stderr,
+                    "usage: %s [--n N] [--stream-n N] [--threads 1,2] [--trials T] [--algos sgd,adam,adamw,lion]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (trials < 1)
+        trials = 1;
+    int threads[8], nthr = 0;
+    for (char *tok = strtok(threads_arg, ","); tok && nthr < 8; tok = strtok(NULL, ","))
+        threads[nthr++] = atoi(tok);
+
+    /* Spec and bytes per parameter of each optimizer (see the header comment). */
+    static const struct {
+        const char *name, *spec;
+        int bytes;
+    } algos[] = {
+        {"sgd", "sgd:lr=0.01,momentum=0.9", 20},
+        {"adam", "adam:lr=1e-3", 28},
+        {"adamw", "adamw:lr=1e-3,weight_decay=0.01", 28},
+        {"lion", "lion:lr=1e-4,weight_decay=0.01", 20},
+    };
+    const int nalgo = (int)(sizeof algos / sizeof algos[0]);
+
+    double *times = malloc((size_t)trials * sizeof(double));
+    float *a = falloc(sn), *b = falloc(sn), *c = falloc(sn);
+    float *p = falloc(n), *g = falloc(n), *p0 = falloc(n);
+    fill(p0, n, 1, -1.0f, 2.0f);
+    fill(g, n, 2, -0.01f, 0.02f);
+
+    for (int ti = 0; ti < nthr; ti++) {
+        const int nt = threads[ti];
+        dsc_set_num_threads(nt);
+#ifdef _OPENMP
+        const int omp_t = omp_get_max_threads();
+#else
+        const int omp_t = 1;
+#endif
+        /* STREAM */
+        fill(a, sn, 3, 1.0f, 1.0f);
+        fill(b, sn, 4, 1.0f, 1.0f);
+        fill(c, sn, 5, 1.0f, 1.0f);
+        double gbs[NK], maxgbs = 0;
+        for (int k = 0; k < NK; k++) {
+            stream_kernel(k, a, b, c, sn); /* warm-up */
+            double best = HUGE_VAL;
+            for (int r = 0; r < trials; r++) {
+                const double t0 = now_s();
+                stream_kernel(k, a, b, c, sn);
+                const double dt = now_s() - t0;
+                if (dt < best)
+                    best = dt;
+            }
+            const double bytes = (double)kbytes[k] * (double)sn;
+            gbs[k] = bytes / best * 1e-9;
+            if (gbs[k] > maxgbs)
+                maxgbs = gbs[k];
+            printf("bench=stream kernel=%s threads=%d omp_threads=%d n=%zu bytes=%.0f best_s=%.6f gbs=%.2f load=%.2f\n",
+                   knames[k], nt, omp_t, sn, bytes, best, gbs[k], load1());
+            fflush(stdout);
+        }
+        printf("bench=stream kernel=max threads=%d n=%zu gbs=%.2f\n", nt, sn, maxgbs);
+
+        /* Optimizer steps */
+        for (int ai = 0; ai < nalgo; ai++) {
+            if (!strstr(algos_arg, algos[ai].name))
+                continue;
+            /* "adam" is a substring of "adamw": match whole names. */
+            {
+                const char *q = algos_arg;
+                int found = 0;
+                const size_t len = strlen(algos[ai].name);
+                while ((q = strstr(q, algos[ai].name))) {
+                    if ((q == algos_arg || q[-1] == ',') && (q[len] == ',' || q[len] == 0))
+                        found = 1;
+                    q += len;
+                }
+                if (!found)
+                    continue;
+            }
+            memcpy(p, p0, n * sizeof(float));
+            dsc_optim *opt = NULL;
+            dsc_status st = dsc_optim_new(algos[ai].spec, n, DSC_FLOAT32, &opt);
+            if (st) {
+                fprintf(stderr, "bench_optim: %s: %s\n", algos[ai].spec, dsc_last_error());
+                return 1;
+            }
+            for (int w = 0; w < 2; w++)
+                dsc_optim_step(opt, p, g);
+            for (int r = 0; r < trials; r++) {
+                const double t0 = now_s();
+                dsc_optim_step(opt, p, g);
+                times[r] = now_s() - t0;
+            }
+            qsort(times, (size_t)trials, sizeof(double), cmp_double);
+            const double best = times[0], med = times[trials / 2];
+            const double bytes = (double)algos[ai].bytes * (double)n;
+            double sum = 0;
+            for (size_t i = 0; i < n; i += 997)
+                sum += p[i];
+            const double gb = bytes / best * 1e-9, gm = bytes / med * 1e-9;
+            printf("bench=optim impl=descent algo=%s threads=%d n=%zu bytes_per_param=%d steps=%d best_s=%.6f "
+                   "median_s=%.6f gbs_best=%.2f gbs_median=%.2f ref_copy_gbs=%.2f ref_max_gbs=%.2f frac_copy=%.3f "
+                   "frac_max=%.3f load=%.2f checksum=%.6e\n",
+                   algos[ai].name, nt, n, algos[ai].bytes, trials, best, med, gb, gm, gbs[K_COPY], maxgbs,
+                   gb / gbs[K_COPY], gb / maxgbs, load1(), sum);
+            fflush(stdout);
+            dsc_optim_free(opt);
+        }
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(p);
+    free(g);
+    free(p0);
+    free(times);
+    return 0;
+}
