@@ -31,6 +31,7 @@
  * CPUs; dsc_sgemm calls this file only when __builtin_cpu_supports("avx512f"). */
 #include "core/gemm_avx512.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,14 +72,17 @@
 #define PART_MIN_N 128
 #define PART_MIN_M 96
 
+/* __builtin_cpu_supports also checks that the OS saves the AVX-512 state (XCR0). */
 int dsc_gemm_avx512_supported(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
+    static atomic_int cached = -1;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? 1 : 0;
+        c = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? 1 : 0;
+        atomic_store_explicit(&cached, c, memory_order_relaxed);
     }
-    return cached;
+    return c;
 }
 
 /* ---- packing buffers: one pair per thread, grown (never shrunk) outside the hot loops ---- */
