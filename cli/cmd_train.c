@@ -524,7 +524,11 @@ int cmd_train(int argc, char **argv)
         res_free(&r);
         return code < 0 ? 0 : code;
     }
-    const int ri = find_opt("resume"), oi = find_opt("out");
+    const int ri = find_opt("resume"), oi = find_opt("out"), ei = find_opt("epochs"), si = find_opt("steps");
+    /* --epochs on the command line means a run in epochs, even when the resumed run or the config
+     * file was given in --steps (and the other way round for --steps: steps > 0 win anyway). */
+    if (r.set[ei] == 3 && r.set[si] != 3)
+        res_set(&r, si, "0", 3);
     if (r.val[ri]) {
         /* A resumed run continues in its own directory. */
         if (r.set[oi] == 3 && strcmp(r.val[oi], r.val[ri])) {

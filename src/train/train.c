@@ -70,7 +70,11 @@ static const char *last_err(void)
     return buf;
 }
 
-static char *dupstr(const char *s) { return s ? strcpy(malloc(strlen(s) + 1), s) : NULL; }
+static char *dupstr(const char *s)
+{
+    char *d = s ? malloc(strlen(s) + 1) : NULL;
+    return d ? strcpy(d, s) : NULL;
+}
 
 static double now_s(void)
 {

@@ -36,7 +36,7 @@ else echo "FAIL: resume message:"; cat "$tmp/part.err"; fail=1; fi
 
 # Stop after a number of steps (inside epoch 2), then resume by epochs.
 "$bin" train "${common[@]}" --steps 50 --out "$tmp/steps" >/dev/null 2>&1
-"$bin" train --resume "$tmp/steps" --steps 0 --epochs 3 >/dev/null 2>&1
+"$bin" train --resume "$tmp/steps" --epochs 3 >/dev/null 2>&1
 check "resume after --steps 50" "$?" 0
 same_run "stop at step 50, resume to 3 epochs" "$tmp/full" "$tmp/steps"
 
