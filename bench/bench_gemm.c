@@ -31,7 +31,10 @@ static double clock_s(clockid_t id)
 static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 static double cpu_s(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
-/* M, N, K, trans_a, trans_b, beta, label */
+/* M, N, K, trans_a, trans_b, beta, label. mlp_*: bench_train's MLP (784-256-256-10, batch
+ * 128); conv*: whole-batch conv GEMMs (im2col); c1ch_* / c2ch_*: the per-chunk GEMMs the CNN
+ * actually runs (conv.c cuts the batch into chunks of ~2^18 column floats: 16 examples of
+ * 576 columns for conv1, 5 of 64 for conv2); cnn_fc1: the CNN's first linear layer. */
 static const struct {
     int M, N, K, ta, tb, beta;
     const char *what;
@@ -42,6 +45,9 @@ static const struct {
     {256, 256, 128, 1, 0, 1, "mlp_dw2"},    {10, 256, 128, 1, 0, 1, "mlp_dw3"},
     {32, 73728, 25, 0, 0, 0, "conv1_fwd"},  {64, 8192, 800, 0, 0, 0, "conv2_fwd"},
     {64, 800, 8192, 0, 1, 1, "conv2_dw"},   {800, 8192, 64, 1, 0, 0, "conv2_dx"},
+    {64, 320, 800, 0, 0, 0, "c2ch_fwd"},    {64, 800, 320, 0, 1, 1, "c2ch_dw"},
+    {800, 320, 64, 1, 0, 0, "c2ch_dx"},     {32, 9216, 25, 0, 0, 0, "c1ch_fwd"},
+    {32, 25, 9216, 0, 1, 1, "c1ch_dw"},     {128, 128, 1024, 0, 1, 0, "cnn_fc1"},
     {1024, 1024, 1024, 0, 0, 0, "square1k"}};
 
 int main(int argc, char **argv)

@@ -207,8 +207,10 @@ static void test_avx512_position_invariant(void)
         dsc_test_fill(C, (size_t)M * N, 7, -1.0f, 1.0f);
         memcpy(S, C, (size_t)M * N * sizeof(float));
         dsc_sgemm_avx512(ta, tb, M, N, K, 1.5f, A, lda, B, ldb, 0.5f, C, N);
-        /* Rows 5..294, columns 3..503 (not tile-aligned) in one call. */
-        int i0 = 5, i1 = 295, j0 = 3, j1 = 504;
+        /* Rows 5..294, columns 3..493 (not tile-aligned) in one call: 290 = 24*12 + 2 rows
+         * and 491 = 15*32 + 11 columns, so edge elements go through the 4-row and 16-column
+         * kernel instances here and through the 12 x 32 one in the whole product. */
+        int i0 = 5, i1 = 295, j0 = 3, j1 = 494;
         dsc_sgemm_avx512(ta, tb, i1 - i0, j1 - j0, K, 1.5f, ta ? A + i0 : A + (size_t)i0 * lda, lda,
                          tb ? B + (size_t)j0 * ldb : B + j0, ldb, 0.5f, S + (size_t)i0 * N + j0, N);
         int differ = 0;
