@@ -15,7 +15,7 @@ if [ "${DSC_FUZZ_DEPS:-0}" = 1 ]; then
   for p in clang libclang-rt-14-dev; do have "$p" || need+=("$p"); done
 fi
 if [ "${DSC_BENCH_DEPS:-0}" = 1 ]; then
-  for p in python3-torch python3-numpy; do have "$p" || need+=("$p"); done
+  for p in python3-torch python3-numpy python3-sklearn; do have "$p" || need+=("$p"); done
 fi
 for p in ${DSC_EXTRA_DEPS:-}; do have "$p" || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
