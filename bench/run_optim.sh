@@ -19,6 +19,7 @@ TRIALS=${DSC_OPTIM_TRIALS:-20}
 N=${DSC_OPTIM_N:-10000000}
 PY=${DSC_BENCH_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
+case "$BUILD" in /*) ;; *) BUILD="$HERE/../$BUILD" ;; esac
 OUT=$HERE/results/optim.txt
 mkdir -p "$HERE/results"
 if [ ! -x "$BUILD/bench_optim" ]; then
