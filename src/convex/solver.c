@@ -408,7 +408,7 @@ static int cmp_desc(const void *a, const void *b)
  * x = max(in - theta, 0). */
 dsc_status dsc_project_simplex(int64_t n, double r, const double *in, double *out)
 {
-    double *u = malloc((size_t)(n > 0 ? n : 1) * sizeof *u);
+    double *u = calloc((size_t)(n > 0 ? n : 1), sizeof *u);
     if (!u)
         return DSC_ERROR(DSC_ERR_NOMEM, "project_simplex: cannot allocate %lld doubles", (long long)n);
     memcpy(u, in, (size_t)n * sizeof *u);
@@ -437,7 +437,7 @@ dsc_status dsc_project_l1ball(int64_t n, double r, const double *in, double *out
             memcpy(out, in, (size_t)n * sizeof *out);
         return DSC_OK;
     }
-    double *a = malloc((size_t)(n > 0 ? n : 1) * sizeof *a);
+    double *a = calloc((size_t)(n > 0 ? n : 1), sizeof *a);
     if (!a)
         return DSC_ERROR(DSC_ERR_NOMEM, "project_l1ball: cannot allocate %lld doubles", (long long)n);
     for (int64_t j = 0; j < n; j++)

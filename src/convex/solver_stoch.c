@@ -1,0 +1,648 @@
+/* Stochastic and variance-reduced solvers of the convex lab: SGD (schedules, mini-batches with and
+ * without replacement, iterate averaging), SAG, SAGA, SVRG, SARAH, SPIDER, STORM and zeroth-order SGD.
+ * Each per-example gradient counts one evaluation. On problems with an l1 term every step is followed
+ * by the proximal operator prox_{lr h} (the proximal variants of the methods). Formulas, sources and
+ * rates: docs/algorithms/solvers.md; the SAG details follow the catalog of seeds 001/004 (sec. 1.7). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convex/solver_internal.h"
+
+#define ALLOC(ptr, count)                                                                                           \
+    do {                                                                                                        \
+        (ptr) = calloc((size_t)((count) > 0 ? (count) : 1), sizeof *(ptr));                                        \
+        if (!(ptr)) {                                                                                           \
+            st = DSC_ERROR(DSC_ERR_NOMEM, "%s: cannot allocate %lld values", s->name, (long long)(count));        \
+            goto done;                                                                                          \
+        }                                                                                                       \
+    } while (0)
+
+static double lmax(const dsc_convex_problem *p)
+{
+    return p->L_max > 0.0 ? p->L_max : p->L;
+}
+
+static void prox(slv *s, double lr, double *w)
+{
+    if (!s->p->smooth)
+        dsc_convex_prox(s->p, lr, w, w);
+}
+
+/* A full per-example table is n x dim doubles; refuse beyond 4 GiB. */
+static dsc_status table_fits(slv *s, int64_t per)
+{
+    if ((double)s->n * (double)per * 8.0 > 4.0 * 1024 * 1024 * 1024)
+        return DSC_ERROR(DSC_ERR_NOMEM, "%s: a table of %lld x %lld doubles exceeds 4 GiB (use storage=glm on a "
+                                        "linear model, or svrg)", s->name, (long long)s->n, (long long)per);
+    return DSC_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* SGD: w <- w - a_k g_B(w), g_B the mean gradient of a batch B (Robbins & Monro 1951).
+ *   const:  a_k = lr (default 1/(2 L_max)): E f - f* decreases linearly to a noise floor O(lr sigma^2 / mu)
+ *   sqrt:   a_k = lr / sqrt(k+1): O(log k / sqrt k) for convex f
+ *   strong: a_k = (2k+1) / (2 mu (k+1)^2) (Gower et al. 2019 with the catalog's convention): O(1/k) */
+dsc_status slv_sgd(slv *s, double *w)
+{
+    const dsc_convex_problem *p = s->p;
+    static const char *const scheds[] = {"const", "sqrt", "strong", NULL};
+    int sched = 0, replace = 1, avg = 0;
+    int64_t b;
+    double lr = NAN, mu, max_lr;
+    double *g = NULL, *wa = NULL;
+    int64_t *idx = NULL, *perm = NULL;
+    dsc_status st = dsc_kvspec_choice(s->spec, "schedule", scheds, 0, &sched);
+    if (!st)
+        st = dsc_kvspec_int(s->spec, "batch", 1, 1, s->n, &b);
+    if (!st)
+        st = dsc_kvspec_bool(s->spec, "replace", 1, &replace);
+    if (!st)
+        st = dsc_kvspec_bool(s->spec, "avg", 0, &avg);
+    if (!st)
+        st = dsc_kvspec_double(s->spec, "mu", p->mu, 0.0, 1e300, &mu);
+    if (!st)
+        st = dsc_kvspec_double(s->spec, "max_lr", 0.0, 0.0, 1e300, &max_lr);
+    if (!st && sched != 2)
+        st = slv_lr(s, 1.0 / (2.0 * lmax(p)), "L_max", &lr);
+    if (st)
+        return st;
+    if (sched == 2 && !(mu > 0.0))
+        return DSC_ERROR(DSC_ERR_UNSUPPORTED, "sgd: schedule=strong needs mu > 0 (give mu=)");
+    s->res->step = sched == 2 ? 1.0 / (2.0 * mu) : lr;
+    ALLOC(g, s->dim);
+    ALLOC(idx, b);
+    if (avg) {
+        ALLOC(wa, s->dim);
+        memcpy(wa, w, (size_t)s->dim * sizeof *wa);
+        s->report_w = wa;
+    }
+    if (!replace)
+        ALLOC(perm, s->n);
+    int64_t pos = s->n; /* position in the current shuffled epoch */
+    int64_t ep = 0;
+    if (slv_begin(s, w))
+        goto done;
+    for (int64_t k = 0;; k++) {
+        if (replace) {
+            for (int64_t q = 0; q < b; q++)
+                idx[q] = slv_below(s, s->n);
+        } else {
+            if (pos + b > s->n) { /* reshuffle; the remainder of the epoch is dropped */
+                dsc_rng r = dsc_rng_fork(&s->rng, (uint64_t)ep++);
+                dsc_rng_permutation(&r, perm, s->n);
+                pos = 0;
+            }
+            memcpy(idx, perm + pos, (size_t)b * sizeof *idx);
+            pos += b;
+        }
+        if (b == 1)
+            slv_egrad(s, idx[0], w, g);
+        else
+            slv_bgrad(s, idx, b, w, g);
+        double a;
+        if (sched == 0)
+            a = lr;
+        else if (sched == 1)
+            a = lr / sqrt((double)k + 1.0);
+        else
+            a = (2.0 * (double)k + 1.0) / (2.0 * mu * ((double)k + 1.0) * ((double)k + 1.0));
+        if (max_lr > 0.0 && a > max_lr)
+            a = max_lr;
+        slv_axpy(s->dim, -a, g, w);
+        prox(s, a, w);
+        if (avg) { /* running mean of x_1..x_{k+1} */
+            double c = 1.0 / ((double)k + 1.0);
+            for (int64_t j = 0; j < s->dim; j++)
+                wa[j] += c * (w[j] - wa[j]);
+        }
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(g);
+    free(idx);
+    free(perm);
+    if (st || !avg) {
+        free(wa);
+        s->report_w = NULL;
+    } else {
+        /* the caller copies report_w into w before returning; keep it alive until then */
+        memcpy(w, wa, (size_t)s->dim * sizeof *w);
+        free(wa);
+        s->report_w = NULL;
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The table of stored gradients shared by SAG and SAGA.
+ *   glm:  for linear models, grad f_i = x~_i (outer) phi_i'(z_i) + l2 w_reg: the table keeps the K scalars
+ *         phi_i' of each example (n K doubles) and sum = sum_i x~_i (outer) phi_i'; the ridge term is applied
+ *         exactly at the current w rather than stored (as in Schmidt's C code).
+ *   full: the n x dim table of gradients and their sum. */
+typedef struct table {
+    int glm;
+    int64_t K;
+    double *tab;   /* glm: n*K scalars; full: n*dim */
+    double *sum;   /* dim */
+    double *z, *dz, *delta;
+    unsigned char *seen;
+    int64_t ncov;  /* examples seen (init=zero) */
+} table;
+
+static void table_free(table *t)
+{
+    free(t->tab);
+    free(t->sum);
+    free(t->z);
+    free(t->dz);
+    free(t->delta);
+    free(t->seen);
+}
+
+static dsc_status table_init(slv *s, table *t, int storage, int init, const double *w, double *gi)
+{
+    const dsc_convex_problem *p = s->p;
+    dsc_status st = DSC_OK;
+    memset(t, 0, sizeof *t);
+    if (storage == 2 && !p->linear)
+        return DSC_ERROR(DSC_ERR_UNSUPPORTED, "%s: storage=glm needs a linear model, not '%s'", s->name, p->name);
+    t->glm = storage == 0 ? p->linear : storage == 2;
+    if (init == 1) /* centered: the table average must be 0, with stored gradients */
+        t->glm = 0;
+    t->K = p->K > 0 ? p->K : 1;
+    int64_t per = t->glm ? t->K : s->dim;
+    if ((st = table_fits(s, per)))
+        return st;
+    ALLOC(t->tab, s->n * per);
+    ALLOC(t->sum, s->dim);
+    ALLOC(t->z, t->K);
+    ALLOC(t->dz, t->K);
+    ALLOC(t->delta, t->K);
+    ALLOC(t->seen, s->n);
+    if (init == 2) /* zero */
+        return DSC_OK;
+    t->ncov = s->n;
+    memset(t->seen, 1, (size_t)s->n);
+    for (int64_t i = 0; i < s->n; i++) {
+        if (t->glm) {
+            s->evals += 1.0;
+            dsc_convex_margin(p, i, w, t->z);
+            dsc_convex_dloss(p, i, t->z, t->tab + i * t->K, NULL);
+            dsc_convex_row_axpy(p, i, t->tab + i * t->K, t->sum);
+        } else {
+            slv_egrad(s, i, w, t->tab + i * s->dim);
+            slv_axpy(s->dim, 1.0, t->tab + i * s->dim, t->sum);
+        }
+    }
+    if (init == 1) { /* g_i = grad f_i(w0) - grad f(w0): subtract the mean from every row */
+        for (int64_t j = 0; j < s->dim; j++)
+            gi[j] = t->sum[j] / (double)s->n;
+        for (int64_t i = 0; i < s->n; i++)
+            slv_axpy(s->dim, -1.0, gi, t->tab + i * s->dim);
+        memset(t->sum, 0, (size_t)s->dim * sizeof *t->sum);
+    }
+done:
+    return st;
+}
+
+/* Replaces example i's entry by its gradient at w. Writes the change (new - old) of the table's sum into
+ * diff (dim doubles, overwritten) unless NULL, and updates the sum. For glm tables, gi receives nothing:
+ * the change is x~_i (outer) (phi' new - old). */
+static void table_update(slv *s, table *t, int64_t i, const double *w, double *gi, double *diff)
+{
+    const dsc_convex_problem *p = s->p;
+    if (!t->seen[i]) {
+        t->seen[i] = 1;
+        t->ncov++;
+    }
+    if (t->glm) {
+        s->evals += 1.0;
+        dsc_convex_margin(p, i, w, t->z);
+        dsc_convex_dloss(p, i, t->z, t->dz, NULL);
+        double *old = t->tab + i * t->K;
+        for (int64_t k = 0; k < t->K; k++) {
+            t->delta[k] = t->dz[k] - old[k];
+            old[k] = t->dz[k];
+        }
+        if (diff) {
+            memset(diff, 0, (size_t)s->dim * sizeof *diff);
+            dsc_convex_row_axpy(p, i, t->delta, diff);
+        }
+        dsc_convex_row_axpy(p, i, t->delta, t->sum);
+    } else {
+        slv_egrad(s, i, w, gi);
+        double *old = t->tab + i * s->dim;
+        for (int64_t j = 0; j < s->dim; j++) {
+            double dj = gi[j] - old[j];
+            if (diff)
+                diff[j] = dj;
+            t->sum[j] += dj;
+            old[j] = gi[j];
+        }
+    }
+}
+
+static dsc_status table_opts(slv *s, int *storage, int *init, int allow_centered)
+{
+    static const char *const stor[] = {"auto", "full", "glm", NULL};
+    static const char *const inits[] = {"full", "centered", "zero", NULL};
+    dsc_status st = dsc_kvspec_choice(s->spec, "storage", stor, 0, storage);
+    if (!st)
+        st = dsc_kvspec_choice(s->spec, "init", inits, 0, init);
+    if (!st && *init == 1 && !allow_centered)
+        st = DSC_ERROR(DSC_ERR_INVALID, "%s: init=centered is SAG's (choose full or zero)", s->name);
+    if (!st && *init == 1 && *storage == 2)
+        st = DSC_ERROR(DSC_ERR_INVALID, "%s: init=centered needs storage=full (the table is not of GLM form)",
+                       s->name);
+    return st;
+}
+
+/* SAG (Schmidt, Le Roux & Bach 2017): pick i, replace g_i by grad f_i(w), w <- w - lr (1/m) sum_i g_i, with
+ * the running sum updated in O(dim) (catalog 1.7.2; the seed's g_i reads g_{i_k}). m = n, or the number of
+ * examples seen with init=zero. Theorem (each f_i L-smooth, g mu-strongly convex, lr = 1/(16 L), centered
+ * init): E f(x_k) - f* <= (1 - min(mu/(16L), 1/(8n)))^k ((3/2)(f(x0) - f*) + (4L/n)||x0 - x*||^2). */
+dsc_status slv_sag(slv *s, double *w)
+{
+    const dsc_convex_problem *p = s->p;
+    static const char *const samplings[] = {"uniform", "mixed", NULL};
+    int storage, init, sampling = 0, ls;
+    double lr = NAN, L0;
+    double *gi = NULL, *dir = NULL, *wt = NULL, *pw = NULL;
+    table t;
+    dsc_sum_tree tree;
+    memset(&t, 0, sizeof t);
+    memset(&tree, 0, sizeof tree);
+    dsc_status st = table_opts(s, &storage, &init, 1);
+    if (!st)
+        st = dsc_kvspec_choice(s->spec, "sampling", samplings, 0, &sampling);
+    if (!st)
+        st = dsc_kvspec_bool(s->spec, "ls", 0, &ls);
+    if (!st)
+        st = dsc_kvspec_double(s->spec, "L0", 1.0, 1e-300, 1e300, &L0);
+    if (st)
+        return st;
+    if (sampling == 1 && !p->L_i)
+        return DSC_ERROR(DSC_ERR_UNSUPPORTED, "sag: sampling=mixed needs the per-example constants L_i of '%s'",
+                         p->spec);
+    double Lr = sampling == 1 ? p->L_mean : lmax(p);
+    if (!ls)
+        st = slv_lr(s, 1.0 / (16.0 * Lr), sampling == 1 ? "L_mean" : "L_max", &lr);
+    if (st)
+        return st;
+    s->res->step = ls ? 1.0 / L0 : lr;
+    ALLOC(gi, s->dim);
+    ALLOC(dir, s->dim);
+    if (ls)
+        ALLOC(wt, s->dim);
+    if (sampling == 1) {
+        /* p_i = 1/(2n) + L_i / (2 sum L): O(log n) draws from a sum tree */
+        ALLOC(pw, s->n);
+        double tot = 0.0;
+        for (int64_t i = 0; i < s->n; i++)
+            tot += p->L_i[i];
+        for (int64_t i = 0; i < s->n; i++)
+            pw[i] = 0.5 / (double)s->n + 0.5 * p->L_i[i] / tot;
+        if ((st = dsc_sum_tree_init(&tree, s->n, pw)))
+            goto done;
+    }
+    if (slv_begin(s, w))
+        goto done;
+    if ((st = table_init(s, &t, storage, init, w, gi)))
+        goto done;
+    double Lest = L0;
+    for (;;) {
+        int64_t i = sampling == 1 ? dsc_sum_tree_sample(&tree, slv_unif(s)) : slv_below(s, s->n);
+        if (ls) {
+            /* backtracking estimate of L (catalog 1.7.3, Schmidt's sag_linesearch.c): double L until
+             * f_i(w - g_i/L) <= f_i(w) - ||g_i||^2 / (2L); skipped when ||g_i||^2 <= 1.49e-8 */
+            double fi = slv_egrad(s, i, w, gi);
+            double gg = slv_dot(s->dim, gi, gi);
+            if (gg > 1.49e-8) {
+                for (int it = 0; it < 100; it++) {
+                    for (int64_t j = 0; j < s->dim; j++)
+                        wt[j] = w[j] - gi[j] / Lest;
+                    s->evals += 1.0;
+                    double ft = dsc_convex_example_grad(p, i, wt, NULL);
+                    if (ft <= fi - gg / (2.0 * Lest))
+                        break;
+                    Lest *= 2.0;
+                }
+            }
+            lr = 1.0 / Lest;
+        }
+        table_update(s, &t, i, w, gi, NULL);
+        double inv = 1.0 / (double)(t.ncov > 0 ? t.ncov : 1);
+        for (int64_t j = 0; j < s->dim; j++)
+            dir[j] = t.sum[j] * inv;
+        if (t.glm)
+            dsc_convex_add_l2(p, w, dir);
+        slv_axpy(s->dim, -lr, dir, w);
+        prox(s, lr, w);
+        if (ls)
+            Lest *= pow(2.0, -1.0 / (double)s->n);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    table_free(&t);
+    dsc_sum_tree_free(&tree);
+    free(gi);
+    free(dir);
+    free(wt);
+    free(pw);
+    return st;
+}
+
+/* SAGA (Defazio, Bach & Lacoste-Julien 2014): w <- prox(w - lr (g_i(w) - g_i^old + (1/n) sum_j g_j^old)),
+ * an unbiased estimator; lr = 1/(3 L_max): E||w_k - w*||^2 <= (1 - min(1/(4n), mu/(3L)))^k C. */
+dsc_status slv_saga(slv *s, double *w)
+{
+    const dsc_convex_problem *p = s->p;
+    int storage, init;
+    double lr;
+    double *gi = NULL, *dir = NULL, *avg = NULL;
+    table t;
+    memset(&t, 0, sizeof t);
+    dsc_status st = table_opts(s, &storage, &init, 0);
+    if (!st)
+        st = slv_lr(s, 1.0 / (3.0 * lmax(p)), "L_max", &lr);
+    if (st)
+        return st;
+    s->res->step = lr;
+    ALLOC(gi, s->dim);
+    ALLOC(dir, s->dim);
+    ALLOC(avg, s->dim);
+    if (slv_begin(s, w))
+        goto done;
+    if ((st = table_init(s, &t, storage, init, w, gi)))
+        goto done;
+    double inv = 1.0 / (double)s->n;
+    for (;;) {
+        int64_t i = slv_below(s, s->n);
+        for (int64_t j = 0; j < s->dim; j++)
+            avg[j] = t.sum[j] * inv; /* the old table average */
+        table_update(s, &t, i, w, gi, dir);
+        for (int64_t j = 0; j < s->dim; j++)
+            dir[j] += avg[j];
+        if (t.glm)
+            dsc_convex_add_l2(p, w, dir);
+        slv_axpy(s->dim, -lr, dir, w);
+        prox(s, lr, w);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    table_free(&t);
+    free(gi);
+    free(dir);
+    free(avg);
+    return st;
+}
+
+/* SVRG (Johnson & Zhang 2013): per stage, mu = grad f(w~) (n evaluations), then m inner steps
+ * w <- prox(w - lr (g_i(w) - g_i(w~) + mu)) (2 evaluations each); option 1: w~ = the last iterate, option 2:
+ * a uniformly drawn inner iterate. With option 2, E f(w~_s) - f* <= r^s (f(w~_0) - f*),
+ * r = 1/(mu lr (1 - 2 L lr) m) + 2 L lr / (1 - 2 L lr). */
+dsc_status slv_svrg(slv *s, double *w)
+{
+    const dsc_convex_problem *p = s->p;
+    int64_t m, option;
+    double lr;
+    double *snap = NULL, *mu = NULL, *g1 = NULL, *g0 = NULL, *pick = NULL;
+    dsc_status st = dsc_kvspec_int(s->spec, "m", 2 * s->n, 1, INT64_MAX / 4, &m);
+    if (!st)
+        st = dsc_kvspec_int(s->spec, "option", 1, 1, 2, &option);
+    if (!st)
+        st = slv_lr(s, 1.0 / (10.0 * lmax(p)), "L_max", &lr);
+    if (st)
+        return st;
+    s->res->step = lr;
+    ALLOC(snap, s->dim);
+    ALLOC(mu, s->dim);
+    ALLOC(g1, s->dim);
+    ALLOC(g0, s->dim);
+    ALLOC(pick, s->dim);
+    if (slv_begin(s, w))
+        goto done;
+    int stop = 0;
+    while (!stop) {
+        memcpy(snap, w, (size_t)s->dim * sizeof *snap);
+        slv_grad(s, snap, mu);
+        int64_t tpick = option == 2 ? 1 + slv_below(s, m) : m;
+        for (int64_t t = 1; t <= m; t++) {
+            int64_t i = slv_below(s, s->n);
+            slv_egrad(s, i, w, g1);
+            slv_egrad(s, i, snap, g0);
+            for (int64_t j = 0; j < s->dim; j++)
+                w[j] -= lr * (g1[j] - g0[j] + mu[j]);
+            prox(s, lr, w);
+            if (t == tpick)
+                memcpy(pick, w, (size_t)s->dim * sizeof *pick);
+            if (slv_step(s, w)) {
+                stop = 1;
+                break;
+            }
+        }
+        if (!stop && option == 2)
+            memcpy(w, pick, (size_t)s->dim * sizeof *w);
+    }
+done:
+    free(snap);
+    free(mu);
+    free(g1);
+    free(g0);
+    free(pick);
+    return st;
+}
+
+/* SARAH (Nguyen, Liu, Scheinberg & Takac 2017): v_0 = grad f(w_0), w_1 = w_0 - lr v_0;
+ * v_t = g_i(w_t) - g_i(w_{t-1}) + v_{t-1}, w_{t+1} = w_t - lr v_t; restart with a full gradient every m steps.
+ * Linear convergence for strongly convex f with lr <= 1/(2L) and m large enough. */
+dsc_status slv_sarah(slv *s, double *w)
+{
+    int64_t m;
+    double lr;
+    double *v = NULL, *wp = NULL, *g1 = NULL, *g0 = NULL;
+    dsc_status st = dsc_kvspec_int(s->spec, "m", s->n, 1, INT64_MAX / 4, &m);
+    if (!st)
+        st = slv_lr(s, 1.0 / (2.0 * lmax(s->p)), "L_max", &lr);
+    if (st)
+        return st;
+    s->res->step = lr;
+    ALLOC(v, s->dim);
+    ALLOC(wp, s->dim);
+    ALLOC(g1, s->dim);
+    ALLOC(g0, s->dim);
+    if (slv_begin(s, w))
+        goto done;
+    for (int64_t t = 0;; t++) {
+        if (t % m == 0) {
+            slv_grad(s, w, v);
+        } else {
+            int64_t i = slv_below(s, s->n);
+            slv_egrad(s, i, w, g1);
+            slv_egrad(s, i, wp, g0);
+            for (int64_t j = 0; j < s->dim; j++)
+                v[j] += g1[j] - g0[j];
+        }
+        memcpy(wp, w, (size_t)s->dim * sizeof *wp);
+        slv_axpy(s->dim, -lr, v, w);
+        prox(s, lr, w);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(v);
+    free(wp);
+    free(g1);
+    free(g0);
+    return st;
+}
+
+/* SPIDER (Fang, Li, Lin & Zhang 2018) in the constant-step form of SpiderBoost (Wang et al. 2019): every
+ * q steps v = grad f(w), else v += g_B(w) - g_B(w_prev) (|B| = b); w <- w - lr v, lr = 1/(2L).
+ * O(n + sqrt(n)/eps^2) gradient evaluations to an eps-stationary point (nonconvex). */
+dsc_status slv_spider(slv *s, double *w)
+{
+    int64_t b, q;
+    double lr;
+    double *v = NULL, *wp = NULL, *g1 = NULL, *g0 = NULL;
+    int64_t *idx = NULL;
+    dsc_status st = dsc_kvspec_int(s->spec, "b", 1, 1, s->n, &b);
+    if (!st)
+        st = dsc_kvspec_int(s->spec, "q", (s->n + b - 1) / b, 1, INT64_MAX / 4, &q);
+    if (!st)
+        st = slv_lr(s, 1.0 / (2.0 * lmax(s->p)), "L_max", &lr);
+    if (st)
+        return st;
+    s->res->step = lr;
+    ALLOC(v, s->dim);
+    ALLOC(wp, s->dim);
+    ALLOC(g1, s->dim);
+    ALLOC(g0, s->dim);
+    ALLOC(idx, b);
+    if (slv_begin(s, w))
+        goto done;
+    for (int64_t t = 0;; t++) {
+        if (t % q == 0) {
+            slv_grad(s, w, v);
+        } else {
+            for (int64_t k = 0; k < b; k++)
+                idx[k] = slv_below(s, s->n);
+            slv_bgrad(s, idx, b, w, g1);
+            slv_bgrad(s, idx, b, wp, g0);
+            for (int64_t j = 0; j < s->dim; j++)
+                v[j] += g1[j] - g0[j];
+        }
+        memcpy(wp, w, (size_t)s->dim * sizeof *wp);
+        slv_axpy(s->dim, -lr, v, w);
+        prox(s, lr, w);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(v);
+    free(wp);
+    free(g1);
+    free(g0);
+    free(idx);
+    return st;
+}
+
+/* STORM (Cutkosky & Orabona 2019) with constant parameters: d_t = g_B(w_t) + (1 - a)(d_{t-1} - g_B(w_{t-1}))
+ * (the same batch B at both points), w_{t+1} = w_t - lr d_t. */
+dsc_status slv_storm(slv *s, double *w)
+{
+    int64_t b;
+    double lr, a;
+    double *d = NULL, *wp = NULL, *g1 = NULL, *g0 = NULL;
+    int64_t *idx = NULL;
+    dsc_status st = dsc_kvspec_int(s->spec, "batch", 1, 1, s->n, &b);
+    if (!st)
+        st = dsc_kvspec_double(s->spec, "a", 0.1, 0.0, 1.0, &a);
+    if (!st)
+        st = slv_lr(s, 1.0 / (4.0 * lmax(s->p)), "L_max", &lr);
+    if (st)
+        return st;
+    s->res->step = lr;
+    ALLOC(d, s->dim);
+    ALLOC(wp, s->dim);
+    ALLOC(g1, s->dim);
+    ALLOC(g0, s->dim);
+    ALLOC(idx, b);
+    if (slv_begin(s, w))
+        goto done;
+    for (int64_t k = 0; k < b; k++)
+        idx[k] = slv_below(s, s->n);
+    slv_bgrad(s, idx, b, w, d);
+    for (;;) {
+        memcpy(wp, w, (size_t)s->dim * sizeof *wp);
+        slv_axpy(s->dim, -lr, d, w);
+        prox(s, lr, w);
+        for (int64_t k = 0; k < b; k++)
+            idx[k] = slv_below(s, s->n);
+        slv_bgrad(s, idx, b, w, g1);
+        slv_bgrad(s, idx, b, wp, g0);
+        for (int64_t j = 0; j < s->dim; j++)
+            d[j] = g1[j] + (1.0 - a) * (d[j] - g0[j]);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(d);
+    free(wp);
+    free(g1);
+    free(g0);
+    free(idx);
+    return st;
+}
+
+/* Zeroth-order SGD with the two-point Gaussian estimator (Nesterov & Spokoiny 2017; Ghadimi & Lan 2013):
+ * g = (f_i(w + delta u) - f_i(w - delta u)) / (2 delta) u, u ~ N(0, I); E g = grad of the Gaussian smoothing
+ * of f_i; lr = 1/(4 (dim + 4) L). Two function values count two evaluations. */
+dsc_status slv_zo(slv *s, double *w)
+{
+    int64_t b;
+    double lr, delta;
+    double *u = NULL, *wt = NULL, *g = NULL;
+    dsc_status st = dsc_kvspec_double(s->spec, "delta", 1e-6, 1e-300, 1e300, &delta);
+    if (!st)
+        st = dsc_kvspec_int(s->spec, "batch", 1, 1, s->n, &b);
+    if (!st)
+        st = slv_lr(s, 1.0 / (4.0 * ((double)s->dim + 4.0) * lmax(s->p)), "L_max", &lr);
+    if (st)
+        return st;
+    s->res->step = lr;
+    ALLOC(u, s->dim);
+    ALLOC(wt, s->dim);
+    ALLOC(g, s->dim);
+    if (slv_begin(s, w))
+        goto done;
+    for (;;) {
+        memset(g, 0, (size_t)s->dim * sizeof *g);
+        for (int64_t k = 0; k < b; k++) {
+            int64_t i = slv_below(s, s->n);
+            for (int64_t j = 0; j < s->dim; j++)
+                u[j] = slv_normal(s);
+            for (int64_t j = 0; j < s->dim; j++)
+                wt[j] = w[j] + delta * u[j];
+            double fp = dsc_convex_example_grad(s->p, i, wt, NULL);
+            for (int64_t j = 0; j < s->dim; j++)
+                wt[j] = w[j] - delta * u[j];
+            double fm = dsc_convex_example_grad(s->p, i, wt, NULL);
+            s->evals += 2.0;
+            slv_axpy(s->dim, (fp - fm) / (2.0 * delta * (double)b), u, g);
+        }
+        slv_axpy(s->dim, -lr, g, w);
+        prox(s, lr, w);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(u);
+    free(wt);
+    free(g);
+    return st;
+}
