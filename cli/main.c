@@ -8,6 +8,7 @@
  * command name; returns the exit code (0 ok, 2 bad usage, 1 failure). */
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_convex(int argc, char **argv);
 int cmd_datasets(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_optim(int argc, char **argv);
@@ -27,6 +28,7 @@ static const struct command {
     {"plot", cmd_plot, "draw metrics of runs with gnuplot (PNG, SVG, PDF)"},
     {"compare", cmd_compare, "table of the final metrics of runs; overlaid curves"},
     {"optim", cmd_optim, "run an optimizer on a test function and print its trajectory"},
+    {"convex", cmd_convex, "run convex-lab solvers on a problem: f - f* per pass, plots, exact optimum"},
     {"schedule", cmd_schedule, "print a learning-rate schedule, one line per step"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
