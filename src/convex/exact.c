@@ -146,7 +146,7 @@ static dsc_status newton(const dsc_convex_problem *p, const dsc_convex_exact_opt
             for (int64_t j = 0; j < n; j++)
                 wt[j] = w[j] + t * dir[j];
             fn = dsc_convex_grad(p, wt, NULL);
-            if (fn <= f + 1e-4 * t * slope) {
+            if (fn < f && fn <= f + 1e-4 * t * slope) {
                 accepted = 1;
                 break;
             }
@@ -235,7 +235,10 @@ static dsc_status lbfgs(const dsc_convex_problem *p, const dsc_convex_exact_opts
             for (int64_t j = 0; j < n; j++)
                 wt[j] = w[j] + t * d[j];
             ft = dsc_convex_grad(p, wt, gt);
-            if (ft <= f + 1e-4 * t * slope || (ft <= f && cvx_nrm2(n, gt) < gn)) {
+            /* Armijo with a real decrease; at the floating-point floor, where F changes less than
+             * its rounding, a step that keeps F and shrinks the gradient */
+            if ((ft < f && ft <= f + 1e-4 * t * slope) ||
+                (fabs(ft - f) <= 8e-16 * fabs(f) && cvx_nrm2(n, gt) < gn)) {
                 ok = 1;
                 break;
             }
@@ -247,6 +250,7 @@ static dsc_status lbfgs(const dsc_convex_problem *p, const dsc_convex_exact_opts
             count = 0;
             continue;
         }
+        stall = 0;
         double sy = 0.0;
         for (int64_t j = 0; j < n; j++) {
             S[head * n + j] = wt[j] - w[j];
@@ -345,7 +349,7 @@ static dsc_status prox_newton(const dsc_convex_problem *p, const dsc_convex_exac
             for (int64_t j = 0; j < n; j++)
                 wt[j] = w[j] + t * (u[j] - w[j]);
             Ft = dsc_convex_grad(p, wt, NULL) + dsc_convex_reg_value(p, wt);
-            if (Ft <= F + 1e-4 * t * dec || (t == 1.0 && Ft <= F + 1e-15 * fabs(F) && gmap(p, wt) < gm)) {
+            if ((Ft < F && Ft <= F + 1e-4 * t * dec) || (t == 1.0 && Ft <= F + 1e-15 * fabs(F) && gmap(p, wt) < gm)) {
                 ok = 1;
                 break;
             }
@@ -463,6 +467,24 @@ dsc_status dsc_convex_solve_exact_opts(const dsc_convex_problem *p, const dsc_co
         }
         if (st != DSC_OK)
             return st;
+        if (p->kind == DSC_CVX_SOFTMAX) {
+            /* Softmax scores are invariant to adding the same value to every class: the
+             * unregularized entries (the intercepts; all of W when l2 = 0) are determined only up
+             * to that shift. Report the minimum-norm optimum: those groups centred to mean 0. */
+            int64_t K = p->K, rows = p->l2 == 0.0 ? p->d + (p->intercept ? 1 : 0) : 0, r0 = 0;
+            if (p->l2 != 0.0 && p->intercept) {
+                r0 = p->d;
+                rows = p->d + 1;
+            }
+            for (int64_t j = r0; j < rows; j++) {
+                double mean = 0.0;
+                for (int64_t k = 0; k < K; k++)
+                    mean += w_star[j * K + k];
+                mean /= (double)K;
+                for (int64_t k = 0; k < K; k++)
+                    w_star[j * K + k] -= mean;
+            }
+        }
     }
     inf.grad_norm = gmap(p, w_star);
     inf.f_star = dsc_convex_value(p, w_star);
