@@ -123,6 +123,20 @@ static const dsc_dataset *breast(void)
     return &bc;
 }
 
+/* Logistic data without outlying rows (n = 2000, d = 20, standardized): L_max = 12.5, L_mean = 5,
+ * so that with l2 = 1e-2 the finite-sum methods show their linear rates within 30 passes
+ * (breast-cancer has one row with L_i = 105 = 14 L_mean, which makes the theory steps tiny). */
+static dsc_dataset syn;
+static int syn_loaded;
+static const dsc_dataset *synth(void)
+{
+    if (!syn_loaded) {
+        syn = load("logistic:n=2000,d=20", 1);
+        syn_loaded = 1;
+    }
+    return &syn;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 /* GD with t = 1/L on an L-smooth mu-strongly convex problem: f(x_T) - f* <= (1 - mu/L)^T (f(x_0) - f*)
@@ -171,7 +185,8 @@ static void test_gd_linear_rate(void)
 
 /* Nesterov needs O(sqrt(kappa) log 1/eps) iterations where GD needs O(kappa log 1/eps): on
  * quadratic:d=50,kappa=100, iterations to f - f* <= 1e-8 (f0 - f*).
- * Measured: GD 866, Nesterov (strong) 130, heavy ball 82, CG 30 (at most d). Checks: GD within
+ * Measured: GD 596, Nesterov (strong) 77, Nesterov (convex form) 285, heavy ball 60, CG 32 (at most d).
+ * Checks: GD within
  * kappa ln(1/eps) = 1842; Nesterov within 2 sqrt(kappa) ln(1/eps) = 368 and at least 4x fewer than GD. */
 static void test_nesterov_sqrt_kappa(void)
 {
@@ -208,9 +223,10 @@ static void test_nesterov_sqrt_kappa(void)
     lab_free(&l);
 }
 
-/* Newton converges quadratically near w*: from w* + 0.3 (w0 - w*)... the error e_k = ||w_k - w*|| obeys
- * e_{k+1} <= C e_k^2. Measured on logreg:l2=1e-2 (breast-cancer): e = 3.6e-1, 2.6e-2, 1.9e-4, 1.0e-8,
- * 3e-16, i.e. e_{k+1}/e_k^2 = 0.20, 0.28, 0.28; checked: e_{k+1} <= 1 * e_k^2 while e_k > 1e-7. */
+/* Newton converges quadratically near w*: the error e_k = ||w_k - w*|| obeys e_{k+1} <= C e_k^2 once
+ * close. Pure Newton steps from 0 on logreg:l2=1e-2 (breast-cancer). Measured e_k: 2.02, 1.45, 0.784,
+ * 0.308, 0.0524, 0.00163, 1.7e-6, 1.9e-12; checked e_{k+1} <= 1 * e_k^2 for every e_k in (1e-7, 0.5)
+ * (measured e_{k+1}/e_k^2 = 0.55, 0.59, 0.64, 0.67, then 1.9e-12 -> 0) and at least two such steps. */
 static void test_newton_quadratic(void)
 {
     lab l = make_lab("logreg:l2=1e-2", breast());
@@ -222,7 +238,7 @@ static void test_newton_quadratic(void)
     o.f_star = l.fstar;
     o.w_star = l.wstar;
     o.record_iters = 1;
-    o.max_iter = 6;
+    o.max_iter = 10;
     double *w = calloc((size_t)l.p->dim, sizeof(double));
     dsc_solver_result r;
     CHECK_OK(dsc_solver_run("newton:damped=0", l.p, &o, w, &r));
@@ -231,6 +247,7 @@ static void test_newton_quadratic(void)
         double e = r.trace[k].dist, en = r.trace[k + 1].dist;
         fprintf(stderr, "  newton: e_%d = %.3g\n", k, e);
         if (e > 1e-7 && e < 0.5) {
+            fprintf(stderr, "    e_{k+1}/e_k^2 = %.3g\n", en / (e * e));
             CHECK(en <= 1.0 * e * e);
             checked++;
         }
@@ -254,8 +271,9 @@ static void test_newton_quadratic(void)
 }
 
 /* GD from zero on overparameterized least squares (n = 12 < d = 30) converges to the minimum-norm
- * solution w_mn = X^T (X X^T)^{-1} y: GD stays in the row space of X. Measured ||w - w_mn|| = 2e-9 after
- * 20000 iterations; checked <= 1e-6 ||w_mn||, and a solution from a nonzero start is not w_mn. */
+ * solution w_mn = X^T (X X^T)^{-1} y: GD stays in the row space of X. Measured ||w - w_mn|| = 4.2e-7
+ * (||w_mn|| = 2.0) after 20000 iterations (the smallest nonzero eigenvalue of X^T X / n is tiny);
+ * checked <= 1e-6 ||w_mn||, and a solution from a nonzero start is not w_mn. */
 static void test_min_norm(void)
 {
     const dsc_dataset *ds = breast();
@@ -335,13 +353,13 @@ static void test_min_norm(void)
 }
 
 /* Constant-step SGD stalls at a noise floor; the decreasing step (2k+1)/(2 mu (k+1)^2) gives O(1/k).
- * On logreg:l2=1e-2 (breast-cancer), mean over 4 seeds. Measured (const lr = 1/(2 L_max)): subopt
- * 2.6e-3 at 10 passes, 2.5e-3 at 40 (ratio 0.97: stalled); decreasing step capped at 1/(2 L_max):
- * 1.4e-3 at 10, 3.6e-4 at 40 (ratio 0.26 ~ 1/4, the O(1/k) rate). Checked: const ratio > 0.5,
+ * On logreg:l2=1e-2 (synthetic logistic data), mean over 4 seeds. Measured (const lr = 1/(2 L_max)):
+ * subopt 1.54e-2 at 10 passes, 1.74e-2 at 40 (ratio 1.13: stalled); decreasing step capped at
+ * 1/(2 L_max): 2.2e-3 at 10, 5.4e-4 at 40 (ratio 0.25 ~ 1/4, the O(1/k) rate). Checked: const ratio > 0.5,
  * decreasing ratio in [0.1, 0.45] and its final value below the const floor / 3. */
 static void test_sgd_floor_vs_decreasing(void)
 {
-    lab l = make_lab("logreg:l2=1e-2", breast());
+    lab l = make_lab("logreg:l2=1e-2", synth());
     if (!l.p)
         return;
     char dec[128];
@@ -369,10 +387,11 @@ static void test_sgd_floor_vs_decreasing(void)
 
 /* SAG with lr = 1/(16 L) and the centered init satisfies (Schmidt et al. 2017, Thm 1)
  *   f(x_k) - f* <= (1 - min(mu/(16L), 1/(8n)))^k ((3/2)(f(x0) - f*) + (4L/n)||x0 - x*||^2)
- * (in expectation; one run checked at every pass: measured at least 50x below the bound). */
+ * (in expectation; one run checked at every pass: measured subopt/bound <= 0.48, the largest at the
+ * first passes, then falling: 2.6e-13 after 30 passes). */
 static void test_sag_bound(void)
 {
-    lab l = make_lab("logreg:l2=1e-2", breast());
+    lab l = make_lab("logreg:l2=1e-2", synth());
     if (!l.p)
         return;
     dsc_solver_result r;
@@ -401,29 +420,42 @@ static void test_sag_bound(void)
     lab_free(&l);
 }
 
-/* SAG, SAGA and SVRG converge linearly on strongly convex logistic regression: fitted slope of
- * log10(f - f*) against passes over passes 2..30 (above the 1e-13 relative floor).
- * Measured slopes (logreg:l2=1e-2, breast-cancer, default theory steps): sag -0.33, sag:sampling=mixed
- * -0.36, saga -0.62, svrg -0.40, sarah ..., checked < -0.15 (a linear rate of at least 1.4x per pass)
- * against SGD's ~0 (checked > -0.05). */
+/* SAG, SAGA and SVRG converge linearly on strongly convex logistic regression: the fitted slope of
+ * log10(f - f*) against passes over passes 5..30 (points above 1e-13 |f*|) is negative, and it does not
+ * flatten: the slope over passes 17..30 is at least 0.6 of that over 5..17 (an O(1/k) curve gives
+ * about 0.43 over the same ranges; SGD's stalled curve about 0).
+ * logreg:l2=1e-2 on the synthetic set, default (theory) steps, seed 1. Measured slopes (whole, first,
+ * second half): sag -0.449 (-0.494, -0.459), sag mixed -0.424 (-0.496, -0.394), sag zero init -0.434,
+ * sag ls=1 -0.167 (-0.292, -0.128: the L estimate settles slowly), saga -0.473 (-0.480, -0.398), svrg
+ * -0.222 (-0.237, -0.214), svrg option 2 -0.094 (-0.096, -0.085), sarah -0.400, sgd +0.004.
+ * Checked: slope <= measured / 1.5 and the half ratio >= 0.6 (not for ls=1); sgd slope > -0.05. */
 static void test_vr_linear(void)
 {
-    lab l = make_lab("logreg:l2=1e-2", breast());
+    lab l = make_lab("logreg:l2=1e-2", synth());
     if (!l.p)
         return;
-    const char *specs[] = {"sag", "sag:sampling=mixed", "sag:init=zero", "sag:ls=1", "saga", "svrg",
-                           "svrg:option=2", "sarah", "sgd"};
-    const int ns = (int)(sizeof specs / sizeof specs[0]);
+    const struct {
+        const char *spec;
+        double slope;
+        int ratio;
+    } cases[] = {{"sag", -0.449, 1},   {"sag:sampling=mixed", -0.424, 1}, {"sag:init=zero", -0.434, 1},
+                 {"sag:ls=1", -0.167, 0}, {"saga", -0.473, 1},            {"svrg", -0.222, 1},
+                 {"svrg:option=2", -0.094, 1}, {"sarah", -0.400, 1},      {"sgd", 0.0, 0}};
+    const int ns = (int)(sizeof cases / sizeof cases[0]);
     double floor = 1e-13 * fabs(l.fstar);
     for (int k = 0; k < ns; k++) {
         dsc_solver_result r;
-        double *w = run(&l, specs[k], 30, 0, 1, &r);
-        double sl = log_slope(&r, 2, 30, floor);
-        fprintf(stderr, "  %-20s slope %.3f per pass, final subopt %.3g\n", specs[k], sl, r.subopt);
-        if (!strcmp(specs[k], "sgd"))
+        double *w = run(&l, cases[k].spec, 30, 0, 1, &r);
+        double sl = log_slope(&r, 5, 30, floor), s1 = log_slope(&r, 5, 17, floor), s2 = log_slope(&r, 17, 30, floor);
+        fprintf(stderr, "  %-20s slope %.3f per pass (%.3f, %.3f), final subopt %.3g\n", cases[k].spec, sl, s1, s2,
+                r.subopt);
+        if (cases[k].slope == 0.0) {
             CHECK(sl > -0.05);
-        else
-            CHECK(sl < -0.15);
+        } else {
+            CHECK(sl <= cases[k].slope / 1.5);
+            if (cases[k].ratio)
+                CHECK(s2 / s1 >= 0.6);
+        }
         dsc_solver_result_free(&r);
         free(w);
     }
@@ -470,8 +502,9 @@ static void test_prox(void)
         free(w);
     }
     CHECK(sub[1] < sub[0]);
-    CHECK(sub[2] < 1e-10);
-    CHECK(sub[4] < 1e-8);
+    /* measured: fista:restart=1 5.8e-11, saga 1.2e-9 (ista 1.5e-4, fista 4.9e-8) */
+    CHECK(sub[2] < 1e-9);
+    CHECK(sub[4] < 2e-8);
     lab_free(&l);
 }
 
@@ -571,10 +604,12 @@ static void test_projections_sampler(void)
     dsc_sum_tree_free(&t);
 }
 
-/* The remaining solvers converge on small problems (smoke tests with measured margins). */
+/* The remaining solvers converge on small problems (smoke tests). Measured subopt on logreg:l2=1e-2
+ * (synthetic): nesterov 4e-16, sgd batch 16 without replacement 3.7e-5, sgd sqrt + averaging 6.1e-3,
+ * spider 1e-12, storm 6.1e-3, zo 1.1e-2, cd 1e-8; tolerances 1.6x to 1e4x above. */
 static void test_others(void)
 {
-    lab l = make_lab("logreg:l2=1e-2", breast());
+    lab l = make_lab("logreg:l2=1e-2", synth());
     if (!l.p)
         return;
     const struct {
@@ -653,6 +688,9 @@ static void test_cleanup(void)
     if (bc_loaded)
         dsc_dataset_free(&bc);
     bc_loaded = 0;
+    if (syn_loaded)
+        dsc_dataset_free(&syn);
+    syn_loaded = 0;
 }
 
 DSC_TEST_MAIN("solvers", TEST(test_projections_sampler), TEST(test_errors), TEST(test_counting),
