@@ -61,7 +61,8 @@ typedef struct dsc_solver_result {
     double f, subopt, grad_norm, dist;   /* at the returned w (the averaged iterate when averaging) */
     double passes, grad_evals, time_s;
     int64_t iters;
-    int stopped;           /* 0 budget, 1 tol reached, 2 gtol, 3 monitor, 4 diverged (non-finite f) */
+    int stopped;           /* 0 budget, 1 tol reached, 2 gtol, 3 monitor, 4 diverged (non-finite f),
+                              5 no progress possible (zero gradient, line search failed at machine precision) */
     double step;           /* the (initial) step size used, for reports */
     dsc_solver_point *trace; /* records, first at w0 (passes 0); free with dsc_solver_result_free */
     int n_trace;
