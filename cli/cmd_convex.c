@@ -381,8 +381,8 @@ int cmd_convex(int argc, char **argv)
         o.monitor_ctx = &pr;
         dsc_convex_initial_point(p, seed, w);
         if (!quiet)
-            printf("# solver %s on %s: %10s %14s %11s %24s %14s %14s\n", specs[k], problem, "pass", "grad_evals",
-                   "time_s", "f", "f-f*", "grad_norm");
+            printf("# solver %s, problem %s%s%s\n#%9s %14s %11s %24s %14s %14s\n", specs[k], problem,
+                   data ? ", data " : "", data ? data : "", "pass", "grad_evals", "time_s", "f", "f-f*", "grad_norm");
         dsc_solver_result r;
         st = dsc_solver_run(specs[k], p, &o, w, &r);
         if (pr.csv)
