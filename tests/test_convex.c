@@ -323,6 +323,82 @@ typedef struct gram_ctx {
     int64_t n, d;
 } gram_ctx;
 
+static void sym_apply(void *ctx, const double *v, double *out)
+{
+    const gram_ctx *g = ctx; /* X is a symmetric d x d matrix here */
+    for (int64_t j = 0; j < g->d; j++) {
+        double s = 0;
+        for (int64_t k = 0; k < g->d; k++)
+            s += g->X[j * g->d + k] * v[k];
+        out[j] = s;
+    }
+}
+
+/* Lanczos and the power iteration against all eigenvalues by Jacobi, on a random PSD matrix
+ * with a clustered top of the spectrum (where the power iteration is slow). */
+static void test_eigen(void)
+{
+    int64_t d = 120;
+    double *B = malloc((size_t)(d * d) * sizeof(double)), *A = malloc((size_t)(d * d) * sizeof(double));
+    double *A2 = malloc((size_t)(d * d) * sizeof(double)), *ev = malloc((size_t)d * sizeof(double));
+    rand_vec(B, d * d, 9, 1.0);
+    for (int64_t j = 0; j < d; j++)
+        for (int64_t k = 0; k < d; k++) {
+            double s = 0;
+            for (int64_t t = 0; t < d; t++)
+                s += B[j * d + t] * B[k * d + t];
+            A[j * d + k] = s / (double)d;
+        }
+    memcpy(A2, A, (size_t)(d * d) * sizeof(double));
+    CHECK_OK(dsc_sym_eig(d, A2, ev, NULL));
+    CHECK(ev[0] >= -1e-12 && ev[0] <= ev[d - 1]);
+    gram_ctx c = {A, d, d};
+    double lz = dsc_lanczos_max(d, sym_apply, &c, 120, 1e-14);
+    double pw = dsc_power_iteration(d, sym_apply, &c, 20000, 1e-15);
+    printf("  lambda_max: jacobi %.15g lanczos %.15g power %.15g\n", ev[d - 1], lz, pw);
+    CHECK_REL(lz, ev[d - 1], 1e-12, 1e-300);
+    CHECK_REL(pw, ev[d - 1], 1e-8, 1e-300);
+    /* eigenvectors: A V = V diag(ev) */
+    double *V = malloc((size_t)(d * d) * sizeof(double));
+    memcpy(A2, A, (size_t)(d * d) * sizeof(double));
+    CHECK_OK(dsc_sym_eig(d, A2, ev, V));
+    double worst = 0;
+    for (int64_t j = 0; j < d; j++)
+        for (int64_t k = 0; k < d; k += 7) {
+            double s = 0;
+            for (int64_t t = 0; t < d; t++)
+                s += A[j * d + t] * V[t * d + k];
+            worst = fmax(worst, fabs(s - ev[k] * V[j * d + k]));
+        }
+    CHECK(worst <= 1e-12 * ev[d - 1]);
+    /* Cholesky solve */
+    memcpy(A2, A, (size_t)(d * d) * sizeof(double));
+    for (int64_t j = 0; j < d; j++)
+        A2[j * d + j] += 1.0;
+    double *b = malloc((size_t)d * sizeof(double)), *x = malloc((size_t)d * sizeof(double));
+    rand_vec(b, d, 4, 1.0);
+    memcpy(x, b, (size_t)d * sizeof(double));
+    CHECK_OK(dsc_cholesky(d, A2));
+    dsc_cholesky_solve(d, A2, x);
+    worst = 0;
+    for (int64_t j = 0; j < d; j++) {
+        double s = x[j];
+        for (int64_t t = 0; t < d; t++)
+            s += A[j * d + t] * x[t];
+        worst = fmax(worst, fabs(s - b[j]));
+    }
+    CHECK(worst <= 1e-12);
+    A2[0] = -1.0; /* not positive definite */
+    CHECK_STATUS(dsc_cholesky(d, A2), DSC_ERR_NUMERIC);
+    free(b);
+    free(x);
+    free(V);
+    free(A);
+    free(A2);
+    free(B);
+    free(ev);
+}
+
 static void test_constants(void)
 {
     dsc_dataset bc = load("breast-cancer", 1, 0);
@@ -432,6 +508,51 @@ static void test_constants(void)
     free(ev);
     free(w);
     dsc_dataset_free(&bc);
+}
+
+/* d > 400: L from Lanczos on the CSR data; the Hessian at 0 of logistic regression is
+ * X^T X/(4n) + l2 I, whose top eigenvalue the test takes from the power iteration */
+typedef struct hvp_ctx {
+    const dsc_convex_problem *p;
+    const double *w;
+} hvp_ctx;
+static void hvp_apply(void *ctx, const double *v, double *out)
+{
+    const hvp_ctx *c = ctx;
+    dsc_convex_hvp(c->p, c->w, v, out);
+}
+
+static void test_sparse_large(void)
+{
+    dsc_data_opts o;
+    dsc_data_opts_init(&o);
+    o.dtype = DSC_DATA_F64;
+    o.layout = DSC_LAYOUT_NATIVE;
+    dsc_dataset ds;
+    memset(&ds, 0, sizeof(ds));
+    CHECK_OK(dsc_dataset_load_opts("logistic:n=2000,d=1000,density=0.01", &o, &ds));
+    CHECK(ds.sparse == 1);
+    dsc_convex_problem *p = make("logreg:l2=1e-3", &ds);
+    if (p) {
+        double *w = calloc((size_t)p->dim, sizeof(double));
+        hvp_ctx c = {p, w};
+        double pw = dsc_power_iteration(p->dim, hvp_apply, &c, 5000, 1e-13);
+        printf("  sparse logreg d=1000: L %.15g, power iteration on H(0) %.15g\n", p->L, pw);
+        CHECK_REL(p->L, pw, 1e-8, 1e-300);
+        CHECK(p->L >= pw * (1 - 1e-12));
+        /* the exact solver on the large-d path (L-BFGS) */
+        double f;
+        dsc_convex_exact_opts eo;
+        dsc_convex_exact_opts_init(&eo);
+        eo.max_newton_dim = 500;
+        dsc_convex_exact_info info;
+        CHECK_OK(dsc_convex_solve_exact_opts(p, &eo, w, &f, &info));
+        CHECK(info.method == DSC_EXACT_LBFGS && info.grad_norm <= 1e-10);
+        printf("  sparse logreg d=1000: L-BFGS f*=%.17g |G|=%.2e (%d it)\n", f, info.grad_norm, info.iters);
+        free(w);
+        dsc_convex_problem_free(p);
+    }
+    dsc_dataset_free(&ds);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -747,5 +868,5 @@ static void test_errors(void)
 }
 
 DSC_TEST_MAIN("convex", TEST(test_prox), TEST(test_derivatives_linear), TEST(test_derivatives_other),
-              TEST(test_constants), TEST(test_csr_dense), TEST(test_sklearn_fixtures), TEST(test_exact),
+              TEST(test_eigen), TEST(test_constants), TEST(test_sparse_large), TEST(test_csr_dense), TEST(test_sklearn_fixtures), TEST(test_exact),
               TEST(test_cache), TEST(test_determinism), TEST(test_errors))

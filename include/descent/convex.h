@@ -233,6 +233,11 @@ dsc_status dsc_sym_eig(int64_t n, double *A, double *evals, double *V);
 double dsc_power_iteration(int64_t n, void (*apply)(void *ctx, const double *v, double *out), void *ctx,
                            int iters, double tol);
 
+/* Largest eigenvalue of the same kind of operator by Lanczos with full reorthogonalization
+ * (at most max_k products, stopping when the top Ritz value changes by < tol relative). */
+double dsc_lanczos_max(int64_t n, void (*apply)(void *ctx, const double *v, double *out), void *ctx, int max_k,
+                       double tol);
+
 #ifdef __cplusplus
 }
 #endif

@@ -477,6 +477,56 @@ void dsc_convex_hvp(const dsc_convex_problem *p, const double *w, const double *
     dsc_convex_add_l2(p, v, out);
 }
 
+/* G += sum_i a_i x~_i x~_i^T (dt x dt, dt = d + intercept), for one-output models and the Gram
+ * matrix. Each entry is summed over i in order; OpenMP splits the rows of G (independent
+ * outputs), so the result does not depend on the thread count. Upper triangle, then mirrored. */
+static void weighted_gram(const dsc_convex_problem *p, const double *a, double *G)
+{
+    const dsc_convex_impl *m = p->impl;
+    int64_t d = p->d, dt = d + (p->intercept ? 1 : 0), n = p->n;
+    if (!p->sparse) {
+        /* blocks of 128 rows stay in cache while every row j of G is updated from them */
+        for (int64_t i0 = 0; i0 < n; i0 += 128) {
+            int64_t i1 = i0 + 128 < n ? i0 + 128 : n;
+#pragma omp parallel for schedule(dynamic, 4) if (dt >= 32)
+        for (int64_t j = 0; j < dt; j++) {
+            double *gj = G + j * dt;
+            for (int64_t i = i0; i < i1; i++) {
+                const double *x = m->X + i * d;
+                double xj = j < d ? x[j] : 1.0, c = (a ? a[i] : 1.0) * xj;
+                if (c == 0.0)
+                    continue;
+                for (int64_t k = j; k < d; k++)
+                    gj[k] += c * x[k];
+                if (p->intercept)
+                    gj[d] += c;
+            }
+        }
+        }
+    } else {
+        /* CSR: scatter each row's outer product (single thread; sparse rows are short) */
+        for (int64_t i = 0; i < n; i++) {
+            int64_t r0 = m->rp[i], r1 = m->rp[i + 1];
+            double ai = a ? a[i] : 1.0;
+            if (ai == 0.0)
+                continue;
+            for (int64_t s = r0; s < r1; s++) {
+                int64_t j = m->ci[s];
+                double c = ai * m->val[s];
+                for (int64_t t = s; t < r1; t++)
+                    G[j * dt + m->ci[t]] += c * m->val[t];
+                if (p->intercept)
+                    G[j * dt + d] += c;
+            }
+            if (p->intercept)
+                G[d * dt + d] += ai;
+        }
+    }
+    for (int64_t j = 0; j < dt; j++)
+        for (int64_t k = j + 1; k < dt; k++)
+            G[k * dt + j] = G[j * dt + k];
+}
+
 dsc_status dsc_convex_hessian(const dsc_convex_problem *p, const double *w, double *H)
 {
     int64_t dim = p->dim;
@@ -509,6 +559,25 @@ dsc_status dsc_convex_hessian(const dsc_convex_problem *p, const double *w, doub
     /* H = (1/n) sum_i (x~_i x~_i^T) (kron) A_i + l2 I_reg, A_i = phi_i''(z_i) (K x K). Rows of H
      * are independent outputs, each summed over i in order: deterministic for any thread count. */
     int64_t K = p->K, dt = p->d + (p->intercept ? 1 : 0);
+    if (K == 1) {
+        double *a = malloc((size_t)p->n * sizeof(double));
+        if (!a)
+            return DSC_ERROR(DSC_ERR_NOMEM, "convex %s: Hessian workspace (n=%lld)", p->name, (long long)p->n);
+        for (int64_t i = 0; i < p->n; i++) {
+            double z, d2;
+            dsc_convex_margin(p, i, w, &z);
+            dsc_convex_dloss(p, i, &z, NULL, &d2);
+            a[i] = d2;
+        }
+        weighted_gram(p, a, H);
+        free(a);
+        double inv = 1.0 / (double)p->n;
+        for (int64_t j = 0; j < dim * dim; j++)
+            H[j] *= inv;
+        for (int64_t j = 0; j < p->d; j++)
+            H[j * dim + j] += p->l2;
+        return DSC_OK;
+    }
     double *Ai = malloc((size_t)(p->n * K * K) * sizeof(double));
     if (!Ai) {
         return DSC_ERROR(DSC_ERR_NOMEM, "convex %s: Hessian workspace (n=%lld, K=%lld)", p->name, (long long)p->n,
@@ -738,25 +807,9 @@ static dsc_status gram_extremes(const dsc_convex_problem *p, double *lmax, doubl
             return DSC_ERROR(DSC_ERR_NOMEM, "convex %s: Gram matrix %lld x %lld", p->name, (long long)dt,
                              (long long)dt);
         double *ev = G + dt * dt;
-        dsc_convex_problem q = *p;
-        q.K = 1;
-        q.dim = dt;
-        double *e = calloc((size_t)(2 * dt), sizeof(double));
-        if (!e) {
-            free(G);
-            return DSC_ERROR(DSC_ERR_NOMEM, "convex %s: Gram workspace", p->name);
-        }
-        for (int64_t j = 0; j < dt; j++) {
-            e[j] = 1.0;
-            gram_apply(&q, e, e + dt);
-            e[j] = 0.0;
-            for (int64_t k = 0; k < dt; k++)
-                G[k * dt + j] = e[dt + k];
-        }
-        free(e);
-        for (int64_t j = 0; j < dt; j++)
-            for (int64_t k = j + 1; k < dt; k++)
-                G[j * dt + k] = G[k * dt + j] = 0.5 * (G[j * dt + k] + G[k * dt + j]);
+        weighted_gram(p, NULL, G);
+        for (int64_t j = 0; j < dt * dt; j++)
+            G[j] /= (double)p->n;
         dsc_status st = dsc_sym_eig(dt, G, ev, NULL);
         if (st == DSC_OK) {
             *lmin = ev[0] > 0 ? ev[0] : 0.0;
@@ -768,7 +821,7 @@ static dsc_status gram_extremes(const dsc_convex_problem *p, double *lmax, doubl
     dsc_convex_problem q = *p;
     q.K = 1;
     q.dim = dt;
-    *lmax = dsc_power_iteration(dt, gram_apply, &q, 2000, 1e-12);
+    *lmax = dsc_lanczos_max(dt, gram_apply, &q, 300, 1e-12);
     return DSC_OK;
 }
 
