@@ -258,7 +258,10 @@ static dsc_status write_config(dsc_trainer *t)
     if (!f)
         return DSC_ERROR(DSC_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
     if (t->o.config_json) {
+        const size_t len = strlen(t->o.config_json);
         fputs(t->o.config_json, f);
+        if (!len || t->o.config_json[len - 1] != '\n')
+            fputc('\n', f);
     } else {
         const dsc_train_opts *o = &t->o;
         fprintf(f, "{\n  \"model\": ");
