@@ -63,6 +63,12 @@ else
     echo "skip: the run ended before Ctrl-C (rc $rc)"
 fi
 
+# The thread count does not change a run.
+thr=(--model cnn:c4k3-p2-f16 --data digits --opt adam:lr=1e-3 --batch-size 32 --seed 4 --epochs 1)
+"$bin" train "${thr[@]}" --threads 1 --out "$tmp/t1" >/dev/null 2>&1
+"$bin" train "${thr[@]}" --threads 2 --out "$tmp/t2" >/dev/null 2>&1
+same_run "1 vs 2 threads" "$tmp/t1" "$tmp/t2"
+
 # Resuming a run directory without checkpoints fails cleanly.
 mkdir -p "$tmp/empty"
 printf '{"model": "mlp:64-10", "data": "digits"}\n' >"$tmp/empty/config.json"
