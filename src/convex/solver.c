@@ -184,6 +184,9 @@ static const solver_def solvers[] = {
     {"gd", slv_gd, KEYS("lr", "step", "c", "beta"),
      "gradient descent; step=L (1/L, default) | opt (2/(mu+L)) | armijo (backtracking, c=1e-4, beta=0.5)\n"
      "        | exact (exact line search on the quadratic model, t = g'g / g'Hg); lr= a constant step"},
+    {"sd", slv_sd, KEYS("norm", "p", "lr", "c", "beta"),
+     "steepest descent w.r.t. norm=2 | 1 (greedy coordinate) | inf (sign) | p (p=3); Armijo\n"
+     "        backtracking unless lr= is given"},
     {"polyak", slv_polyak, KEYS("gamma"),
      "gradient descent with Polyak's step t = gamma (F - f*) / ||g||^2 (gamma=1; needs f*)"},
     {"nesterov", slv_nesterov, KEYS("lr", "variant", "mu"),
@@ -196,6 +199,8 @@ static const solver_def solvers[] = {
     {"newton", slv_newton, KEYS("damped", "c", "beta"),
      "Newton's method with a dense Hessian (Cholesky); damped=1: Armijo backtracking on the Newton\n"
      "        direction (c=1e-4, beta=0.5); damped=0: unit steps"},
+    {"cubic", slv_cubic, KEYS("M"),
+     "cubic-regularized Newton (Nesterov & Polyak) with adaptive M (ARC): M starts at the problem's rho or 1"},
     {"bfgs", slv_bfgs, KEYS("c", "beta"), "BFGS (dense inverse Hessian) with Armijo backtracking"},
     {"lbfgs", slv_lbfgs, KEYS("m", "c", "beta"), "L-BFGS (two-loop recursion, memory m=10) with Armijo backtracking"},
     {"pgd", slv_pgd, KEYS("lr", "set", "r", "lo", "hi"),

@@ -969,3 +969,217 @@ done:
     free(g);
     return st;
 }
+
+/* Steepest descent with respect to a norm (Boyd & Vandenberghe 9.4.2): the unnormalized direction
+ * d = ||g||_* argmin_{||v|| <= 1} g'v:
+ *   norm=2:   d = -g
+ *   norm=1:   d = -||g||_inf sign(g_j) e_j at j = argmax |g_j|   (greedy coordinate descent)
+ *   norm=inf: d = -||g||_1 sign(g)                               (sign descent)
+ *   norm=p:   d_j = -sign(g_j) |g_j|^(q-1) ||g||_q^(2-q), 1/p + 1/q = 1
+ * and step t: lr= if given, else Armijo backtracking (t0 = 2 * last t, c=1e-4, beta=0.5), since the
+ * smoothness constant in the dual norm is not known in general. Converges linearly for strongly
+ * convex f, at a rate set by the norms' equivalence constants. */
+dsc_status slv_sd(slv *s, double *w)
+{
+    int64_t n = s->dim;
+    static const char *const norms[] = {"2", "1", "inf", "p", NULL};
+    int nk = 0;
+    double p, lr = NAN, c, beta;
+    double *g = NULL, *d = NULL, *wn = NULL;
+    dsc_status st = need_smooth(s);
+    if (!st)
+        st = dsc_kvspec_choice(s->spec, "norm", norms, 0, &nk);
+    if (!st)
+        st = dsc_kvspec_double(s->spec, "p", 3.0, 1.0 + 1e-9, 1e6, &p);
+    if (!st)
+        st = dsc_kvspec_double(s->spec, "lr", NAN, 1e-300, 1e300, &lr);
+    if (!st)
+        st = ls_params(s, &c, &beta);
+    if (st)
+        return st;
+    double q = p / (p - 1.0);
+    ALLOC(g, n);
+    ALLOC(d, n);
+    ALLOC(wn, n);
+    if (slv_begin(s, w))
+        goto done;
+    double t = s->p->L > 0.0 ? 1.0 / s->p->L : 1.0;
+    for (;;) {
+        double f = slv_grad(s, w, g);
+        double gmax = 0.0, g1 = 0.0;
+        int64_t jm = 0;
+        for (int64_t j = 0; j < n; j++) {
+            g1 += fabs(g[j]);
+            if (fabs(g[j]) > gmax) {
+                gmax = fabs(g[j]);
+                jm = j;
+            }
+        }
+        if (gmax == 0.0) {
+            slv_stall(s);
+            break;
+        }
+        if (nk == 0) {
+            for (int64_t j = 0; j < n; j++)
+                d[j] = -g[j];
+        } else if (nk == 1) {
+            memset(d, 0, (size_t)n * sizeof *d);
+            d[jm] = g[jm] > 0.0 ? -gmax : gmax;
+        } else if (nk == 2) {
+            for (int64_t j = 0; j < n; j++)
+                d[j] = g[j] > 0.0 ? -g1 : g[j] < 0.0 ? g1 : 0.0;
+        } else {
+            double sq = 0.0;
+            for (int64_t j = 0; j < n; j++)
+                sq += pow(fabs(g[j]) / gmax, q);
+            double gq = gmax * pow(sq, 1.0 / q); /* ||g||_q, scaled against overflow */
+            for (int64_t j = 0; j < n; j++) {
+                double m = pow(fabs(g[j]) / gq, q - 1.0) * gq;
+                d[j] = g[j] > 0.0 ? -m : g[j] < 0.0 ? m : 0.0;
+            }
+        }
+        if (!isnan(lr)) {
+            slv_axpy(n, lr, d, w);
+        } else {
+            double fn, slope = slv_dot(n, g, d);
+            double tt = armijo(s, w, d, f, slope, 2.0 * t, c, beta, wn, &fn);
+            if (tt == 0.0) {
+                slv_stall(s);
+                break;
+            }
+            t = tt;
+            memcpy(w, wn, (size_t)n * sizeof *w);
+        }
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(g);
+    free(d);
+    free(wn);
+    return st;
+}
+
+/* Cubic-regularized Newton (Nesterov & Polyak 2006) with the adaptive M of ARC (Cartis, Gould & Toint
+ * 2011): s = argmin_s g's + s'Hs/2 + (M/6)||s||^3, found in the eigenbasis of H (H = V diag(l) V'):
+ * s = -V diag(1/(l + M r/2)) V'g with r = ||s||, r >= max(0, -2 l_min/M), by bisection on the
+ * decreasing function ||s(r)|| - r (the "hard case" g orthogonal to the bottom eigenvector is not
+ * treated). The step is accepted when F(w + s) <= F(w) + model(s) * 0.1 (model(s) < 0), then M is
+ * halved; otherwise M is doubled. M starts at the problem's rho (Hessian Lipschitz constant) or 1.
+ * Global rate O(1/eps^{3/2}) to eps-second-order points; quadratic local convergence. */
+dsc_status slv_cubic(slv *s, double *w)
+{
+    int64_t n = s->dim;
+    double M;
+    double *g = NULL, *H = NULL, *V = NULL, *lam = NULL, *gh = NULL, *sv = NULL, *wn = NULL;
+    dsc_status st = need_smooth(s);
+    if (!st)
+        st = dsc_kvspec_double(s->spec, "M", s->p->rho > 0.0 ? s->p->rho : 1.0, 1e-300, 1e300, &M);
+    if (st)
+        return st;
+    if (n > 1000)
+        return DSC_ERROR(DSC_ERR_UNSUPPORTED, "cubic: dim %lld > 1000 (the subproblem uses a dense eigendecomposition)",
+                         (long long)n);
+    ALLOC(g, n);
+    ALLOC(H, n * n);
+    ALLOC(V, n * n);
+    ALLOC(lam, n);
+    ALLOC(gh, n);
+    ALLOC(sv, n);
+    ALLOC(wn, n);
+    if (slv_begin(s, w))
+        goto done;
+    double Mmin = 1e-12 * M;
+    for (;;) {
+        double f = slv_grad(s, w, g);
+        if (slv_dot(n, g, g) == 0.0) {
+            slv_stall(s);
+            break;
+        }
+        s->evals += (double)s->n;
+        if ((st = dsc_convex_hessian(s->p, w, H)))
+            goto done;
+        if ((st = dsc_sym_eig(n, H, lam, V)))
+            goto done;
+        /* gh = V'g (eigenvectors are the columns of V) */
+        for (int64_t i = 0; i < n; i++) {
+            double a = 0.0;
+            for (int64_t j = 0; j < n; j++)
+                a += V[j * n + i] * g[j];
+            gh[i] = a;
+        }
+        int accepted = 0;
+        for (int tries = 0; tries < 60 && !accepted; tries++) {
+            double lo = fmax(0.0, -2.0 * lam[0] / M) * (1.0 + 1e-12) + 1e-300, hi = lo + 1.0;
+            /* r solves ||s(r)|| = r, s_i = -gh_i / (lam_i + M r / 2): bracket, then bisect */
+            double r = lo;
+            {
+                double nh;
+                for (int k = 0; k < 200; k++) {
+                    double acc = 0.0;
+                    for (int64_t i = 0; i < n; i++) {
+                        double qv = gh[i] / (lam[i] + 0.5 * M * hi);
+                        acc += qv * qv;
+                    }
+                    nh = sqrt(acc);
+                    if (nh <= hi)
+                        break;
+                    hi *= 2.0;
+                }
+                for (int k = 0; k < 200; k++) {
+                    r = 0.5 * (lo + hi);
+                    double acc = 0.0;
+                    for (int64_t i = 0; i < n; i++) {
+                        double qv = gh[i] / (lam[i] + 0.5 * M * r);
+                        acc += qv * qv;
+                    }
+                    if (sqrt(acc) > r)
+                        lo = r;
+                    else
+                        hi = r;
+                    if (hi - lo <= 1e-15 * hi)
+                        break;
+                }
+                r = hi;
+            }
+            /* s = V (-gh / (lam + M r/2)); model value m(s) = g's + s'Hs/2 + M r^3/6 */
+            double model = M * r * r * r / 6.0;
+            for (int64_t i = 0; i < n; i++) {
+                double sh = -gh[i] / (lam[i] + 0.5 * M * r);
+                model += gh[i] * sh + 0.5 * lam[i] * sh * sh;
+            }
+            for (int64_t j = 0; j < n; j++) {
+                double a = 0.0;
+                for (int64_t i = 0; i < n; i++)
+                    a += V[j * n + i] * (-gh[i] / (lam[i] + 0.5 * M * r));
+                sv[j] = a;
+                wn[j] = w[j] + a;
+            }
+            double fn = slv_value(s, wn);
+            if (isfinite(fn) && fn <= f + 0.1 * model && model < 0.0) {
+                memcpy(w, wn, (size_t)n * sizeof *w);
+                M = fmax(0.5 * M, Mmin);
+                accepted = 1;
+            } else if (!(model < 0.0)) {
+                break; /* no decrease predicted: stationary to machine precision */
+            } else {
+                M *= 2.0;
+            }
+        }
+        if (!accepted) {
+            slv_stall(s);
+            break;
+        }
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(g);
+    free(H);
+    free(V);
+    free(lam);
+    free(gh);
+    free(sv);
+    free(wn);
+    return st;
+}

@@ -70,6 +70,8 @@ dsc_status slv_fw(slv *s, double *w);
 dsc_status slv_mirror(slv *s, double *w);
 dsc_status slv_cd(slv *s, double *w);
 dsc_status slv_perturbed(slv *s, double *w);
+dsc_status slv_sd(slv *s, double *w);
+dsc_status slv_cubic(slv *s, double *w);
 
 dsc_status slv_sgd(slv *s, double *w);
 dsc_status slv_sag(slv *s, double *w);
