@@ -141,7 +141,10 @@ static void test_sklearn_fixtures(void)
     check_fixture("logreg_bc");
     check_fixture("logreg_bc_intercept");
     check_fixture("ridge_wine");
+    check_fixture("ridge_wine_intercept");
     check_fixture("lasso_wine");
+    check_fixture("lasso_wine_intercept");
+    check_fixture("softmax_wine");
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -89,27 +89,53 @@ def logreg_case(case, data, lam, intercept):
     write(case, spec, data, 1, "LogisticRegression(C=1/(n*%g), solver=newton-cholesky, tol=1e-15)" % lam, wout, F, gn)
 
 
-def ridge_case(case, data, lam):
+def ridge_case(case, data, lam, intercept=0):
     X, y = load(data, True)
     n = X.shape[0]
-    r = Ridge(alpha=n * lam, fit_intercept=False, solver="cholesky")
+    r = Ridge(alpha=n * lam, fit_intercept=bool(intercept), solver="cholesky")
     r.fit(X, y)
     w = r.coef_.ravel()
-    res = X @ w - y
+    b = float(r.intercept_) if intercept else 0.0
+    res = X @ w + b - y
     F = 0.5 * res @ res / n + 0.5 * lam * w @ w
-    g = X.T @ res / n + lam * w
-    write(case, "ridge:l2=%g" % lam, data, 1, "Ridge(alpha=n*%g, solver=cholesky)" % lam, w, F, np.linalg.norm(g))
+    g = np.append(X.T @ res / n + lam * w, res.mean() if intercept else 0.0)
+    spec = "ridge:l2=%g%s" % (lam, ",intercept=1" if intercept else "")
+    write(case, spec, data, 1, "Ridge(alpha=n*%g, solver=cholesky)" % lam, np.append(w, b) if intercept else w, F,
+          np.linalg.norm(g))
 
 
-def lasso_case(case, data, alpha):
+def softmax_case(case, data, lam):
     X, y = load(data, True)
     n = X.shape[0]
-    m = Lasso(alpha=alpha, fit_intercept=False, tol=1e-15, max_iter=10000000)
+    K = int(y.max()) + 1
+    c = LogisticRegression(C=1.0 / (n * lam), fit_intercept=False, solver="newton-cg", tol=1e-15, max_iter=100000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c.fit(X, y)
+    W = c.coef_.T  # descent's layout: d x K row-major
+    Z = X @ W
+    Zs = Z - Z.max(1, keepdims=True)
+    P = np.exp(Zs)
+    P /= P.sum(1, keepdims=True)
+    yi = y.astype(int)
+    F = np.mean(np.log(np.exp(Zs).sum(1)) + Z.max(1) - Z[np.arange(n), yi]) + 0.5 * lam * (W ** 2).sum()
+    G = X.T @ (P - np.eye(K)[yi]) / n + lam * W
+    write(case, "softmax:l2=%g" % lam, data, 1,
+          "LogisticRegression(multinomial, C=1/(n*%g), solver=newton-cg, tol=1e-15)" % lam, W.ravel(), F,
+          np.linalg.norm(G))
+
+
+def lasso_case(case, data, alpha, intercept=0):
+    X, y = load(data, True)
+    n = X.shape[0]
+    # with an intercept, sklearn centres X and y: the same as an unpenalized intercept
+    m = Lasso(alpha=alpha, fit_intercept=bool(intercept), tol=1e-15, max_iter=10000000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.fit(X, y)
     w = m.coef_.ravel()
-    res = X @ w - y
+    b = float(m.intercept_) if intercept else 0.0
+    res = X @ w + b - y
     F = 0.5 * res @ res / n + alpha * np.abs(w).sum()
     # gradient mapping with t = 1/L
     L = np.linalg.eigvalsh(X.T @ X / n).max()
@@ -117,14 +143,20 @@ def lasso_case(case, data, alpha):
     u = w - g / L
     u = np.sign(u) * np.maximum(np.abs(u) - alpha / L, 0.0)
     gm = np.linalg.norm((w - u) * L)
-    write(case, "lasso:l1=%g" % alpha, data, 1, "Lasso(alpha=%g, tol=1e-15, cd)" % alpha, w, F, gm)
+    if intercept:
+        gm = np.hypot(gm, res.mean())
+    spec = "lasso:l1=%g%s" % (alpha, ",intercept=1" if intercept else "")
+    write(case, spec, data, 1, "Lasso(alpha=%g, tol=1e-15, cd)" % alpha, np.append(w, b) if intercept else w, F, gm)
 
 
 def main():
     logreg_case("logreg_bc", "breast-cancer", 1e-2, 0)
     logreg_case("logreg_bc_intercept", "breast-cancer", 1e-2, 1)
     ridge_case("ridge_wine", "wine", 1e-2)
+    ridge_case("ridge_wine_intercept", "wine", 1e-2, 1)
     lasso_case("lasso_wine", "wine", 2e-2)
+    lasso_case("lasso_wine_intercept", "wine", 5e-2, 1)
+    softmax_case("softmax_wine", "wine", 3e-2)
 
 
 if __name__ == "__main__":
