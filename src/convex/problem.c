@@ -78,6 +78,35 @@ double dsc_convex_row_sqnorm(const dsc_convex_problem *p, int64_t i)
     return p->impl->sqn[i];
 }
 
+/* Dot products with 8 independent partial sums (a fixed order, so deterministic): one running
+ * sum would make the loop latency-bound on the FMA chain. */
+static double dot_dense(int64_t n, const double *a, const double *b)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += a[j + k] * b[j + k];
+    for (; j < n; j++)
+        s[0] += a[j] * b[j];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static double dot_sparse(int64_t nnz, const int32_t *idx, const double *val, const double *w)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int64_t t = 0;
+    for (; t + 4 <= nnz; t += 4) {
+        s0 += val[t] * w[idx[t]];
+        s1 += val[t + 1] * w[idx[t + 1]];
+        s2 += val[t + 2] * w[idx[t + 2]];
+        s3 += val[t + 3] * w[idx[t + 3]];
+    }
+    for (; t < nnz; t++)
+        s0 += val[t] * w[idx[t]];
+    return (s0 + s1) + (s2 + s3);
+}
+
 void dsc_convex_margin(const dsc_convex_problem *p, int64_t i, const double *w, double *z)
 {
     const int32_t *idx;
@@ -85,13 +114,7 @@ void dsc_convex_margin(const dsc_convex_problem *p, int64_t i, const double *w, 
     int64_t nnz = dsc_convex_row(p, i, &idx, &val);
     int64_t K = p->K;
     if (K == 1) {
-        double s = 0.0;
-        if (idx)
-            for (int64_t t = 0; t < nnz; t++)
-                s += val[t] * w[idx[t]];
-        else
-            for (int64_t t = 0; t < nnz; t++)
-                s += val[t] * w[t];
+        double s = idx ? dot_sparse(nnz, idx, val, w) : dot_dense(nnz, val, w);
         if (p->intercept)
             s += w[p->d];
         z[0] = s;
