@@ -564,6 +564,72 @@ static void test_sag_glm_equiv(void)
     lab_free(&l);
 }
 
+/* The CSR path of SAG / SAGA (just-in-time updates with w = c v) against the dense fused path on the
+ * same data: a random sparse set (n = 300, d = 40, ~15% nonzeros, libsvm text), logreg with l2 = 0.05
+ * (so that the scaling c matters) and an intercept. Measured max |w_csr - w_dense| / max |w| = 2.8e-15
+ * (saga), 6.0e-15 (sag), after 20 passes; checked <= 1e-12. (With l2 > 0 the GLM table differs from
+ * the full table by design: it applies the ridge term at the current w; test_sag_glm_equiv compares
+ * them at l2 = 0.) */
+static void test_lazy_sparse(void)
+{
+    char *text = malloc(200000);
+    size_t len = 0;
+    uint64_t st = 12345;
+    for (int i = 0; i < 300; i++) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        len += (size_t)sprintf(text + len, "%d", (st >> 40) % 2 ? 1 : -1);
+        for (int j = 1; j <= 40; j++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            if ((st >> 33) % 100 < 15)
+                len += (size_t)sprintf(text + len, " %d:%.6f", j, ((double)((st >> 11) % 2000) - 1000.0) / 500.0);
+        }
+        text[len++] = '\n';
+    }
+    dsc_data_opts o;
+    dsc_data_opts_init(&o);
+    o.dtype = DSC_DATA_F64;
+    o.n_features = 40;
+    dsc_dataset csr, dense;
+    memset(&csr, 0, sizeof csr);
+    memset(&dense, 0, sizeof dense);
+    CHECK_OK(dsc_libsvm_read_mem(text, len, "lazy", &o, &csr));
+    free(text);
+    CHECK_OK(dsc_dataset_copy(&csr, &dense));
+    CHECK_OK(dsc_dataset_densify(&dense, 0));
+    CHECK(csr.sparse == 1 && dense.sparse == 0);
+    dsc_convex_problem *pc = make("logreg:l2=0.05,intercept=1", &csr), *pd = make("logreg:l2=0.05,intercept=1", &dense);
+    if (pc && pd) {
+        CHECK(pc->sparse == 1);
+        const char *specs[] = {"saga", "sag", "sag:sampling=mixed", "saga:storage=full"};
+        for (int k = 0; k < 4; k++) {
+            dsc_solver_opts so;
+            dsc_solver_opts_init(&so);
+            so.epochs = 20;
+            so.seed = 3;
+            double *a = calloc((size_t)pc->dim, sizeof(double)), *b = calloc((size_t)pc->dim, sizeof(double));
+            dsc_solver_result r;
+            CHECK_OK(dsc_solver_run(specs[k], pc, &so, a, &r));
+            dsc_solver_result_free(&r);
+            CHECK_OK(dsc_solver_run(specs[k], pd, &so, b, &r));
+            dsc_solver_result_free(&r);
+            double md = 0.0, mx = 0.0;
+            for (int64_t j = 0; j < pc->dim; j++) {
+                md = fmax(md, fabs(a[j] - b[j]));
+                mx = fmax(mx, fabs(b[j]));
+            }
+            fprintf(stderr, "  %-18s csr vs dense %.3g (max |w| %.3g)\n", specs[k], md / mx, mx);
+            CHECK(md <= 1e-12 * mx);
+            CHECK(mx > 0.05);
+            free(a);
+            free(b);
+        }
+    }
+    dsc_convex_problem_free(pc);
+    dsc_convex_problem_free(pd);
+    dsc_dataset_free(&csr);
+    dsc_dataset_free(&dense);
+}
+
 /* Projections: simplex and l1 ball against hand-computed points; the sum tree's frequencies. */
 static void test_projections_sampler(void)
 {
@@ -732,5 +798,5 @@ static void test_cleanup(void)
 DSC_TEST_MAIN("solvers", TEST(test_projections_sampler), TEST(test_errors), TEST(test_counting),
               TEST(test_gd_linear_rate), TEST(test_nesterov_sqrt_kappa), TEST(test_newton_quadratic),
               TEST(test_min_norm), TEST(test_sgd_floor_vs_decreasing), TEST(test_sag_bound), TEST(test_vr_linear),
-              TEST(test_sag_glm_equiv), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
+              TEST(test_sag_glm_equiv), TEST(test_lazy_sparse), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
               TEST(test_cleanup))

@@ -162,6 +162,13 @@ int slv_step(slv *s, const double *w)
     return s->stop;
 }
 
+int slv_will_record(const slv *s)
+{
+    double passes = s->evals / (double)s->n;
+    return s->o->record_iters || passes >= s->next_record * (1.0 - 1e-12) ||
+           passes >= s->o->epochs * (1.0 - 1e-12) || (s->o->max_iter > 0 && s->iter + 1 >= s->o->max_iter);
+}
+
 void slv_stall(slv *s)
 {
     if (!s->stop)

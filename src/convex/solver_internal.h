@@ -42,6 +42,9 @@ int slv_begin(slv *s, const double *w);
 /* After each iteration: counts it, records when due, checks the budget and the stopping tests.
  * Returns nonzero when the run must end (s->stop says why). */
 int slv_step(slv *s, const double *w);
+/* 1 if the next slv_step (with the evaluations counted so far) will take a record or end the run:
+ * solvers that keep w in an implicit form (lazy updates) materialize it first. */
+int slv_will_record(const slv *s);
 /* Ends with a no-progress stop (line search failure at machine precision etc.). */
 void slv_stall(slv *s);
 

@@ -259,6 +259,131 @@ static dsc_status table_opts(slv *s, int *storage, int *init, int allow_centered
     return st;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Fast path of SAG / SAGA for smooth linear models with one output (K = 1) and a GLM table.
+ *
+ * Dense rows: one fused loop per step over the row, the sum and w (the generic path makes ~7 passes).
+ * CSR rows: just-in-time ("lazy") updates, O(nnz of the row) per step. Between two steps that touch
+ * coordinate j, its update is w_j <- a w_j - lr avg_j with a = 1 - lr l2 and avg_j = sum_j / n fixed
+ * (avg_j changes only in steps that touch j). Writing w = c v with the scalar c = prod a, a step
+ * becomes v_j <- v_j - (lr / c') avg_j (c' the new c), so the untouched coordinates only need the
+ * running sum S = sum_k lr_k / c'_k: when j is next touched, v_j -= avg_j (S - S_j) with S_j the value
+ * of S at j's last update. w is materialized (w = c v, c = 1, S = 0) before every record, at the end,
+ * and when c < 1e-100 (so that 1/c cannot overflow). The intercept (in every row, not regularized)
+ * is updated eagerly. Same iterates as the generic path up to rounding (test_sag_glm_equiv). */
+typedef struct lazy {
+    double c, S;
+    double *Sj; /* d */
+} lazy;
+
+static void lazy_flush(slv *s, const table *t, lazy *lz, double *w, double inv_m)
+{
+    int64_t d = s->p->d;
+    for (int64_t j = 0; j < d; j++)
+        w[j] = lz->c * (w[j] - t->sum[j] * inv_m * (lz->S - lz->Sj[j]));
+    memset(lz->Sj, 0, (size_t)d * sizeof *lz->Sj);
+    lz->c = 1.0;
+    lz->S = 0.0;
+}
+
+static int glm_fast_ok(slv *s, const table *t)
+{
+    return t->glm && s->p->K == 1 && s->p->smooth;
+}
+
+/* saga: 1 for SAGA's step (old average + the new gradient's change), 0 for SAG's (new average, m = n).
+ * tree: SAG's non-uniform sampler or NULL. */
+static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, const dsc_sum_tree *tree)
+{
+    const dsc_convex_problem *p = s->p;
+    int64_t d = p->d, n = s->n;
+    int icpt = p->intercept;
+    double a = 1.0 - lr * p->l2, inv = 1.0 / (double)n;
+    double *sum = t->sum;
+    dsc_status st = DSC_OK;
+    lazy lz = {1.0, 0.0, NULL};
+    if (p->sparse)
+        ALLOC(lz.Sj, d);
+    for (;;) {
+        int64_t i = tree ? dsc_sum_tree_sample(tree, slv_unif(s)) : slv_below(s, n);
+        const int32_t *ci;
+        const double *x;
+        int64_t nnz = dsc_convex_row(p, i, &ci, &x);
+        s->evals += 1.0;
+        double z, dz;
+        if (!ci) {
+            z = 0.0;
+            for (int64_t j = 0; j < d; j++)
+                z += x[j] * w[j];
+        } else {
+            /* bring the row's coordinates up to date, then the margin in v-space */
+            z = 0.0;
+            for (int64_t k = 0; k < nnz; k++) {
+                int64_t j = ci[k];
+                w[j] -= sum[j] * inv * (lz.S - lz.Sj[j]);
+                lz.Sj[j] = lz.S;
+                z += x[k] * w[j];
+            }
+            z *= lz.c;
+        }
+        if (icpt)
+            z += w[d];
+        dsc_convex_dloss(p, i, &z, &dz, NULL);
+        double delta = dz - t->tab[i];
+        t->tab[i] = dz;
+        if (!ci) {
+            if (saga) {
+                for (int64_t j = 0; j < d; j++) {
+                    double dx = delta * x[j];
+                    w[j] = a * w[j] - lr * (dx + sum[j] * inv);
+                    sum[j] += dx;
+                }
+            } else {
+                for (int64_t j = 0; j < d; j++) {
+                    sum[j] += delta * x[j];
+                    w[j] = a * w[j] - lr * sum[j] * inv;
+                }
+            }
+        } else {
+            double cn = lz.c * a, q = lr / cn;
+            if (saga) {
+                for (int64_t k = 0; k < nnz; k++) {
+                    int64_t j = ci[k];
+                    double dx = delta * x[k];
+                    w[j] -= q * (dx + sum[j] * inv);
+                    sum[j] += dx;
+                }
+            } else {
+                for (int64_t k = 0; k < nnz; k++) {
+                    int64_t j = ci[k];
+                    sum[j] += delta * x[k];
+                    w[j] -= q * sum[j] * inv;
+                }
+            }
+            lz.c = cn;
+            lz.S += q;
+            for (int64_t k = 0; k < nnz; k++)
+                lz.Sj[ci[k]] = lz.S;
+        }
+        if (icpt) {
+            if (saga) {
+                w[d] -= lr * (delta + sum[d] * inv);
+                sum[d] += delta;
+            } else {
+                sum[d] += delta;
+                w[d] -= lr * sum[d] * inv;
+            }
+        }
+        if (ci && (lz.c < 1e-100 || slv_will_record(s)))
+            lazy_flush(s, t, &lz, w, inv);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(lz.Sj);
+    return st;
+}
+
 /* SAG (Schmidt, Le Roux & Bach 2017): pick i, replace g_i by grad f_i(w), w <- w - lr (1/m) sum_i g_i, with
  * the running sum updated in O(dim) (catalog 1.7.2; the seed's g_i reads g_{i_k}). m = n, or the number of
  * examples seen with init=zero. Theorem (each f_i L-smooth, g mu-strongly convex, lr = 1/(16 L), centered
@@ -311,6 +436,10 @@ dsc_status slv_sag(slv *s, double *w)
         goto done;
     if ((st = table_init(s, &t, storage, init, w, gi)))
         goto done;
+    if (!ls && init == 0 && glm_fast_ok(s, &t)) {
+        st = glm_fast(s, w, &t, lr, 0, sampling == 1 ? &tree : NULL);
+        goto done;
+    }
     double Lest = L0;
     for (;;) {
         int64_t i = sampling == 1 ? dsc_sum_tree_sample(&tree, slv_unif(s)) : slv_below(s, s->n);
@@ -378,6 +507,10 @@ dsc_status slv_saga(slv *s, double *w)
         goto done;
     if ((st = table_init(s, &t, storage, init, w, gi)))
         goto done;
+    if (glm_fast_ok(s, &t)) {
+        st = glm_fast(s, w, &t, lr, 1, NULL);
+        goto done;
+    }
     double inv = 1.0 / (double)s->n;
     for (;;) {
         int64_t i = slv_below(s, s->n);
