@@ -477,6 +477,21 @@ static void test_constants(void)
         free(z);
         dsc_convex_problem_free(p);
     }
+    /* with an unregularized intercept: still the Hessian's extreme eigenvalues */
+    p = make("ridge:l2=0.05,intercept=1", &wine);
+    if (p) {
+        int64_t dd = p->dim;
+        double *Hw = malloc((size_t)(dd * dd) * sizeof(double)), *e2 = malloc((size_t)dd * sizeof(double));
+        double *z = calloc((size_t)dd, sizeof(double));
+        CHECK_OK(dsc_convex_hessian(p, z, Hw));
+        CHECK_OK(dsc_sym_eig(dd, Hw, e2, NULL));
+        CHECK_REL(p->L, e2[dd - 1], 1e-12, 1e-300);
+        CHECK_REL(p->mu, e2[0], 1e-10, 1e-300);
+        free(Hw);
+        free(e2);
+        free(z);
+        dsc_convex_problem_free(p);
+    }
     /* quadratic: L = mu kappa, mu */
     p = make("quadratic:d=12,kappa=1000,mu=0.1", NULL);
     if (p) {

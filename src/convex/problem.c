@@ -820,7 +820,10 @@ static void gram_apply(void *ctx, const double *v, double *out)
 }
 
 /* lambda_max (and lambda_min when small) of X~^T X~ / n. */
-static dsc_status gram_extremes(const dsc_convex_problem *p, double *lmax, double *lmin)
+/* Extreme eigenvalues of X~^T X~ / n + shift * I_reg (I_reg: the identity without the intercept
+ * entry). Exact (Jacobi) when d + intercept <= 400; else lambda_max by Lanczos, shifted, and
+ * lmin = 0 (unknown). */
+static dsc_status gram_extremes(const dsc_convex_problem *p, double shift, double *lmax, double *lmin)
 {
     int64_t dt = p->d + (p->intercept ? 1 : 0);
     *lmin = 0.0;
@@ -833,6 +836,8 @@ static dsc_status gram_extremes(const dsc_convex_problem *p, double *lmax, doubl
         weighted_gram(p, NULL, G);
         for (int64_t j = 0; j < dt * dt; j++)
             G[j] /= (double)p->n;
+        for (int64_t j = 0; j < p->d; j++)
+            G[j * dt + j] += shift;
         dsc_status st = dsc_sym_eig(dt, G, ev, NULL);
         if (st == DSC_OK) {
             *lmin = ev[0] > 0 ? ev[0] : 0.0;
@@ -844,7 +849,7 @@ static dsc_status gram_extremes(const dsc_convex_problem *p, double *lmax, doubl
     dsc_convex_problem q = *p;
     q.K = 1;
     q.dim = dt;
-    *lmax = dsc_lanczos_max(dt, gram_apply, &q, 300, 1e-12);
+    *lmax = dsc_lanczos_max(dt, gram_apply, &q, 300, 1e-12) + shift;
     return DSC_OK;
 }
 
@@ -979,14 +984,17 @@ static dsc_status make_linear(dsc_convex_problem *p, const dsc_kvspec *kv, const
     p->L_i = m->Li;
     p->L_mean = sum / (double)n;
     double lmax = 0.0, lmin = 0.0;
-    DSC_TRY(gram_extremes(p, &lmax, &lmin));
-    p->L = m->curv * lmax + p->l2;
-    if (m->loss == LOSS_SQUARE)
-        p->mu = lmin + (p->intercept ? 0.0 : p->l2); /* exact when d is small (else lmin = 0) */
-    else
+    if (m->loss == LOSS_SQUARE) {
+        /* the Hessian is constant: X~^T X~ / n + l2 I_reg, its extreme eigenvalues are L and mu
+         * (exact when d + intercept <= 400; else mu = l2 without intercept, 0 with one) */
+        DSC_TRY(gram_extremes(p, p->l2, &lmax, &lmin));
+        p->L = lmax;
+        p->mu = lmin > 0 ? lmin : (p->intercept ? 0.0 : p->l2);
+    } else {
+        DSC_TRY(gram_extremes(p, 0.0, &lmax, &lmin));
+        p->L = m->curv * lmax + p->l2;
         p->mu = p->intercept ? 0.0 : p->l2;
-    if (m->loss == LOSS_SQUARE && p->intercept && p->l2 > 0 && lmin > 0)
-        p->mu = lmin; /* a lower bound: the l2 term misses the intercept */
+    }
     return DSC_OK;
 }
 
