@@ -669,6 +669,27 @@ static void check_csr(const char *spec, const char *data)
 
 static void test_csr_dense(void)
 {
+    /* float32 data are converted exactly: the same problem as from the float64 conversion */
+    dsc_data_opts o;
+    dsc_data_opts_init(&o);
+    dsc_dataset d32, d64;
+    memset(&d32, 0, sizeof(d32));
+    memset(&d64, 0, sizeof(d64));
+    CHECK_OK(dsc_dataset_load_opts("breast-cancer", &o, &d32));
+    CHECK_OK(dsc_dataset_copy(&d32, &d64));
+    CHECK_OK(dsc_dataset_to_dtype(&d64, DSC_DATA_F64));
+    dsc_convex_problem *a = make("logreg:l2=1e-2", &d32), *b = make("logreg:l2=1e-2", &d64);
+    if (a && b) {
+        double w[30], ga[30], gb[30];
+        rand_vec(w, 30, 8, 1e-3);
+        CHECK(dsc_convex_grad(a, w, ga) == dsc_convex_grad(b, w, gb) && memcmp(ga, gb, sizeof ga) == 0);
+        CHECK(a->fingerprint == b->fingerprint);
+    }
+    dsc_convex_problem_free(a);
+    dsc_convex_problem_free(b);
+    dsc_dataset_free(&d32);
+    dsc_dataset_free(&d64);
+
     check_csr("logreg:l2=1e-2,intercept=1", "breast-cancer");
     check_csr("lasso:l1=0.01", "wine");
     check_csr("softmax:l2=1e-2,intercept=1", "digits");

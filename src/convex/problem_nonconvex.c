@@ -498,7 +498,9 @@ static double dl_pass(const dsc_convex_problem *p, int64_t i, const double *w, c
     if (out > mx)
         mx = out;
     /* activations h_0..h_L and tangents (stack buffers sized for up to DL_MAXDEPTH layers) */
-    double *buf = malloc((size_t)(4 * (L + 1) * mx) * sizeof(double));
+    double stackbuf[2048];
+    size_t need = (size_t)(4 * (L + 1) * mx);
+    double *buf = need <= 2048 ? stackbuf : malloc(need * sizeof(double));
     if (!buf)
         return NAN;
     double *h = buf, *dh = buf + (L + 1) * mx, *g = buf + 2 * (L + 1) * mx, *dg = buf + 3 * (L + 1) * mx;
@@ -550,7 +552,8 @@ static double dl_pass(const dsc_convex_problem *p, int64_t i, const double *w, c
             dg[l * mx + b] = ds;
         }
     }
-    free(buf);
+    if (buf != stackbuf)
+        free(buf);
     return f;
 }
 
