@@ -2,6 +2,9 @@
  *
  * A problem is made from a spec string and (for data-driven problems) a data set:
  *     "logreg:l2=1e-3"      "lasso:l1=0.05"      "quadratic:d=10,kappa=100"      "rosenbrock:d=2"
+ * Names: lsq, ridge, lasso, logreg, logreg_l1, sqhinge, smoothhinge, softmax, huber, quadratic,
+ * rosenbrock, matrix_factorization (alias matfac; "sensing" for low-rank sensing),
+ * phase_retrieval (phase), saddle (strict_saddle), deep_linear (deeplinear).
  * Every problem is float64 and minimizes
  *
  *     F(w) = g(w) + h(w),      g(w) = (1/n) sum_{i<n} f_i(w)   (smooth),   h(w) = l1 * ||w||_1
@@ -88,8 +91,9 @@ typedef struct dsc_convex_problem {
      *         models computed from lambda_max(X~^T X~)/n times the loss curvature bound, + l2)
      *   L_i   smoothness of f_i (array of n; NULL for non-finite-sum problems), L_max = max L_i,
      *         L_mean = mean L_i
-     *   mu    strong convexity of g (l2 for the regularized GLMs without intercept; for least
-     *         squares lambda_min(X^T X)/n + l2 when d is small enough to compute it; 0 if unknown)
+     *   mu    strong convexity of g (l2 for the regularized GLMs without intercept, 0 with one;
+     *         least squares: L and mu are the extreme eigenvalues of X~^T X~/n + l2 I_reg, exact
+     *         when d + intercept <= 400; 0 if unknown)
      *   rho   Lipschitz constant of the Hessian where known (nonconvex test functions, on the
      *         region documented in docs/CONVEX.md), else 0 */
     double L, L_max, L_mean, mu, rho;
@@ -131,8 +135,8 @@ double dsc_convex_batch_grad(const dsc_convex_problem *p, const int64_t *idx, in
                              double *grad);
 /* out = Hessian of g at w times v. */
 void dsc_convex_hvp(const dsc_convex_problem *p, const double *w, const double *v, double *out);
-/* H (dim x dim, row-major) = Hessian of g at w. DSC_ERR_NOMEM-free: H is the caller's buffer;
- * DSC_ERR_UNSUPPORTED if dim > DSC_CONVEX_MAX_DENSE_DIM. */
+/* H (dim x dim, row-major, the caller's buffer) = Hessian of g at w. DSC_ERR_UNSUPPORTED if
+ * dim > DSC_CONVEX_MAX_DENSE_DIM; DSC_ERR_NOMEM if a workspace cannot be allocated. */
 #define DSC_CONVEX_MAX_DENSE_DIM 4096
 dsc_status dsc_convex_hessian(const dsc_convex_problem *p, const double *w, double *H);
 
@@ -188,7 +192,7 @@ typedef enum dsc_convex_exact_method {
 
 typedef struct dsc_convex_exact_opts {
     dsc_convex_exact_method method;
-    int max_iter;          /* outer iterations (default 200 Newton, 100000 L-BFGS / FISTA) */
+    int max_iter;          /* outer iterations (0: 200 Newton, 100000 L-BFGS, 1000000 FISTA) */
     double gtol;           /* stop when the gradient-mapping norm <= gtol (default 1e-11) */
     int64_t max_newton_dim;/* largest dim for the dense-Hessian Newton (default 2000) */
     int verbose;           /* 1: one line per outer iteration on stderr */
