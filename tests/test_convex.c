@@ -619,6 +619,76 @@ static void test_prox(void)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Losses at extreme margins: finite and exact (log1p(exp(-|m|)) form, overflow-free sigma) */
+
+static void test_stability(void)
+{
+    dsc_dataset bc = load("breast-cancer", 0, 0), iris = load("iris", 0, 0);
+    dsc_convex_problem *p = make("logreg:l2=0", &bc);
+    if (p) {
+        int64_t ipos = -1, ineg = -1;
+        for (int64_t i = 0; i < bc.n; i++) {
+            if (dsc_dataset_label(&bc, i) == 1.0 && ipos < 0)
+                ipos = i;
+            if (dsc_dataset_label(&bc, i) == 0.0 && ineg < 0)
+                ineg = i;
+        }
+        double z, dz, d2;
+        z = -1000; /* y = +1: loss = 1000 exactly, derivative -1 */
+        CHECK(dsc_convex_dloss(p, ipos, &z, &dz, &d2) == 1000.0 && dz == -1.0 && d2 == 0.0);
+        z = 1000; /* loss exp(-1000) underflows to 0, no NaN */
+        CHECK(dsc_convex_dloss(p, ipos, &z, &dz, &d2) == 0.0 && dz == 0.0 && d2 == 0.0);
+        z = -40; /* y = -1: loss log(1 + e^-40) = 4.248354255291589e-18 */
+        CHECK_REL(dsc_convex_dloss(p, ineg, &z, &dz, &d2), 4.248354255291589e-18, 1e-15, 1e-300);
+        CHECK_REL(dz, 4.248354255291589e-18, 1e-15, 1e-300);
+        z = 0;
+        CHECK_NEAR(dsc_convex_dloss(p, ineg, &z, &dz, &d2), log(2.0), 1e-16);
+        CHECK(dz == 0.5 && d2 == 0.25);
+        /* raw (unstandardized) breast-cancer features reach |x^T w| ~ 1e3 at w = 1: F finite */
+        double w[30], g[30];
+        for (int j = 0; j < 30; j++)
+            w[j] = 1.0;
+        double f = dsc_convex_grad(p, w, g);
+        CHECK(isfinite(f) && f > 100 && isfinite(g[0]));
+        dsc_convex_problem_free(p);
+    }
+    p = make("softmax:l2=0", &iris);
+    if (p) {
+        double z[3] = {1000.0, -1000.0, 0.0}, dz[3], d2[3];
+        int64_t i2 = 149; /* class 2 */
+        CHECK(dsc_dataset_label(&iris, i2) == 2.0);
+        double f = dsc_convex_dloss(p, i2, z, dz, d2);
+        CHECK(f == 1000.0 && dz[0] == 1.0 && dz[2] == -1.0 && dz[1] == 0.0);
+        dsc_convex_problem_free(p);
+    }
+    p = make("huber:delta=2", &iris);
+    if (p) {
+        double z = dsc_dataset_label(&iris, 0) + 5.0, dz, d2; /* r = 5 > delta: 2 (5 - 1) = 8 */
+        CHECK_NEAR(dsc_convex_dloss(p, 0, &z, &dz, &d2), 8.0, 1e-15);
+        CHECK(dz == 2.0 && d2 == 0.0);
+        z = dsc_dataset_label(&iris, 0) - 1.0; /* r = -1: 1/2 */
+        CHECK_NEAR(dsc_convex_dloss(p, 0, &z, &dz, &d2), 0.5, 1e-15);
+        CHECK(dz == -1.0 && d2 == 1.0);
+        dsc_convex_problem_free(p);
+    }
+    p = make("smoothhinge:gamma=0.5,class=0", &iris);
+    if (p) {
+        double z, dz, d2; /* example 0 is class 0: y = +1; m = z */
+        z = 2.0;
+        CHECK(dsc_convex_dloss(p, 0, &z, &dz, &d2) == 0.0 && dz == 0.0);
+        z = 0.75; /* (1 - m)^2 / (2 gamma) = 0.0625 */
+        CHECK_NEAR(dsc_convex_dloss(p, 0, &z, &dz, &d2), 0.0625, 1e-16);
+        CHECK_NEAR(dz, -0.5, 1e-16);
+        z = -1.0; /* 1 - m - gamma/2 = 1.75 */
+        CHECK_NEAR(dsc_convex_dloss(p, 0, &z, &dz, &d2), 1.75, 1e-16);
+        CHECK(dz == -1.0);
+        dsc_convex_problem_free(p);
+    }
+    dsc_dataset_free(&bc);
+    dsc_dataset_free(&iris);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* CSR vs dense */
 
 static void check_csr(const char *spec, const char *data)
@@ -906,6 +976,6 @@ static void test_errors(void)
     dsc_dataset_free(&lin);
 }
 
-DSC_TEST_MAIN("convex", TEST(test_prox), TEST(test_derivatives_linear), TEST(test_derivatives_other),
+DSC_TEST_MAIN("convex", TEST(test_prox), TEST(test_stability), TEST(test_derivatives_linear), TEST(test_derivatives_other),
               TEST(test_eigen), TEST(test_constants), TEST(test_sparse_large), TEST(test_csr_dense), TEST(test_sklearn_fixtures), TEST(test_exact),
               TEST(test_cache), TEST(test_determinism), TEST(test_errors))
