@@ -13,7 +13,8 @@ extern "C" {
 void dsc_set_num_threads(int n);
 int dsc_get_num_threads(void);
 const char *dsc_version(void);
-/* "openblas" or "portable"; "openmp" or "single-thread". */
+/* GEMM backend in use: "avx512" (descent's kernel), "openblas" or "portable"; threads: "openmp"
+ * or "single-thread". */
 const char *dsc_blas_backend(void);
 const char *dsc_thread_backend(void);
 
