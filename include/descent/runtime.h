@@ -19,8 +19,10 @@ const char *dsc_blas_backend(void);
 const char *dsc_thread_backend(void);
 
 /* Row-major single-precision GEMM: C = alpha * op(A) op(B) + beta * C, op(X) = X or X^T.
- * op(A) is M x K, op(B) is K x N, C is M x N. OpenBLAS when built with it, otherwise a
- * blocked portable kernel. Deterministic for any thread count. */
+ * op(A) is M x K, op(B) is K x N, C is M x N. descent's AVX-512 kernel on CPUs that have
+ * AVX-512F, else OpenBLAS when built with it, else a blocked portable kernel; the environment
+ * variable DSC_GEMM=avx512|openblas|portable overrides the choice. Deterministic for any
+ * thread count (the work is split by shape, never by the number of threads). */
 void dsc_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);
 
