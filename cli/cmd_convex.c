@@ -31,6 +31,7 @@ static void convex_usage(FILE *f)
             "  --data SET          data set for the data-driven problems: breast-cancer, iris, wine, digits,\n"
             "                      a generator spec ('logistic:n=2000,d=20') or a file (.libsvm, .csv, .npy)\n"
             "  --standardize       scale the features to mean 0, std 1 (CSR data: scaled only)\n"
+            "  --layout L          native (default: CSR for LIBSVM files and sparse generators) | dense | csr\n"
             "  --solver SPEC       a solver, e.g. 'saga', 'sag:sampling=mixed', 'svrg:lr=0.01' (repeatable)\n"
             "  --solvers LIST      several solvers, comma separated: 'sgd,svrg,saga,sag'; an item with '='\n"
             "                      but no ':' continues the previous spec ('sag:lr=0.1,init=zero,saga')\n"
@@ -141,6 +142,7 @@ static int status_exit(dsc_status st)
 int cmd_convex(int argc, char **argv)
 {
     const char *problem = NULL, *data = NULL, *out = NULL, *plot = NULL;
+    dsc_data_layout layout = DSC_LAYOUT_NATIVE;
     char *specs[MAX_SOLVERS];
     int nspecs = 0, standardize = 0, solve_exact = 0, quiet = 0, no_fstar = 0, rc = 0;
     double epochs = 50.0, record_every = 1.0, tol = 0.0;
@@ -195,6 +197,18 @@ int cmd_convex(int argc, char **argv)
             problem = val;
         } else if (!strcmp(kn, "data")) {
             data = val;
+        } else if (!strcmp(kn, "layout")) {
+            if (!strcmp(val, "native"))
+                layout = DSC_LAYOUT_NATIVE;
+            else if (!strcmp(val, "dense"))
+                layout = DSC_LAYOUT_DENSE;
+            else if (!strcmp(val, "csr"))
+                layout = DSC_LAYOUT_CSR;
+            else {
+                fprintf(stderr, "%s: --layout '%s' is not valid (valid: native, dense, csr)\n", CMD, val);
+                rc = 2;
+                goto out_specs;
+            }
         } else if (!strcmp(kn, "out")) {
             out = val;
         } else if (!strcmp(kn, "plot")) {
@@ -266,6 +280,7 @@ int cmd_convex(int argc, char **argv)
         dsc_data_opts o;
         dsc_data_opts_init(&o);
         o.dtype = DSC_DATA_F64;
+        o.layout = layout;
         o.seed = seed;
         if ((st = dsc_dataset_load_opts(data, &o, &ds))) {
             fprintf(stderr, "%s: --data '%s': %s\n", CMD, data, dsc_last_error());
