@@ -564,10 +564,10 @@ static void test_sag_glm_equiv(void)
     lab_free(&l);
 }
 
-/* The CSR paths of SAG / SAGA / SGD (just-in-time updates with w = c v) against the dense paths on the
+/* The CSR paths of SAG / SAGA / SGD / SVRG (just-in-time updates with w = c v) against the dense paths on the
  * same data: a random sparse set (n = 300, d = 40, ~15% nonzeros, libsvm text), logreg with l2 = 0.05
  * (so that the scaling c matters) and an intercept. Measured max |w_csr - w_dense| / max |w| = 2.8e-15
- * (saga), 6.0e-15 (sag), 4.4e-15 (sag mixed), ~1e-15 (sgd) after 20 passes; checked <= 1e-12. (With l2 > 0 the GLM table differs from
+ * (saga), 6.0e-15 (sag), 4.4e-15 (sag mixed), 2.5e-15 (sgd), 2.3e-14 (svrg) after 20 passes; checked <= 1e-12. (With l2 > 0 the GLM table differs from
  * the full table by design: it applies the ridge term at the current w; test_sag_glm_equiv compares
  * them at l2 = 0.) */
 static void test_lazy_sparse(void)
@@ -600,8 +600,9 @@ static void test_lazy_sparse(void)
     dsc_convex_problem *pc = make("logreg:l2=0.05,intercept=1", &csr), *pd = make("logreg:l2=0.05,intercept=1", &dense);
     if (pc && pd) {
         CHECK(pc->sparse == 1);
-        const char *specs[] = {"saga", "sag", "sag:sampling=mixed", "saga:storage=full", "sgd", "sgd:schedule=sqrt,lr=0.5"};
-        for (int k = 0; k < 6; k++) {
+        const char *specs[] = {"saga", "sag", "sag:sampling=mixed", "saga:storage=full", "sgd", "sgd:schedule=sqrt,lr=0.5",
+                               "svrg", "svrg:option=2,m=100"};
+        for (int k = 0; k < 8; k++) {
             dsc_solver_opts so;
             dsc_solver_opts_init(&so);
             so.epochs = 20;
