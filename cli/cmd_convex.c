@@ -403,9 +403,20 @@ int cmd_convex(int argc, char **argv)
         if (pr.csv)
             fclose(pr.csv);
         if (st) {
+            /* report and go on with the other solvers; the exit status says that one failed */
             fprintf(stderr, "%s: solver '%s': %s\n", CMD, specs[k], dsc_last_error());
-            rc = status_exit(st) == 2 ? 2 : 1;
-            break;
+            if (rc != 2)
+                rc = status_exit(st) == 2 ? 2 : 1;
+            if (runs[k]) { /* drop its (empty) log so that plots and compare skip it */
+                char file[1300];
+                snprintf(file, sizeof file, "%s/metrics.csv", runs[k]);
+                remove(file);
+                if (nspecs > 1 || tmpdir[0])
+                    rmdir(runs[k]);
+                free(runs[k]);
+                runs[k] = NULL;
+            }
+            continue;
         }
         printf("final: f=%.17g f_star=%.17g subopt=%.6g grad_norm=%.6g passes=%.6g grad_evals=%.0f time_s=%.6f "
                "solver=%s%s\n",
@@ -414,11 +425,19 @@ int cmd_convex(int argc, char **argv)
         fflush(stdout);
         dsc_solver_result_free(&r);
     }
-    if (!rc && plot) {
+    if (plot && rc != 2) {
         dsc_plot_opts po;
         memset(&po, 0, sizeof po);
+        int nr = 0;
+        for (int k = 0; k < nspecs; k++)
+            if (runs[k])
+                runs[nr++] = runs[k];
+        for (int k = nr; k < nspecs; k++)
+            runs[k] = NULL;
         po.runs = (const char *const *)runs;
-        po.n_runs = nspecs;
+        po.n_runs = nr;
+        if (nr == 0)
+            goto out_runs;
         po.metrics = "subopt";
         po.x = "passes";
         po.out = plot;
@@ -428,7 +447,9 @@ int cmd_convex(int argc, char **argv)
         po.logy = 1;
         po.cmd = CMD;
         po.quiet = 1;
-        rc = dsc_plot_runs(&po);
+        int prc = dsc_plot_runs(&po);
+        if (prc)
+            rc = prc;
     }
 out_runs:
     for (int k = 0; k < nspecs; k++)

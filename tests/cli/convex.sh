@@ -43,6 +43,12 @@ if command -v gnuplot >/dev/null 2>&1; then
     check "plot written" "$(test -s "$tmp/p.png" && echo yes)" yes
 fi
 
+# a solver that cannot run on the problem is reported; the others still run; exit status 1
+out=$("$bin" convex --problem rosenbrock:d=2 --solvers nesterov,lbfgs --epochs 100 --quiet 2>"$tmp/err"); rc=$?
+check "failed solver -> 1" "$rc" 1
+has "the other solver ran" "$out" "^final: f=0 f_star=0 .*solver=lbfgs$"
+has "the failure is named" "$(cat "$tmp/err")" "solver 'nesterov'.*needs L"
+
 out=$("$bin" convex --help); rc=$?
 check "help exit code" "$rc" 0
 has "help names --solvers" "$out" "--solvers LIST"
