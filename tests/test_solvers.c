@@ -427,7 +427,8 @@ static void test_sag_bound(void)
  * logreg:l2=1e-2 on the synthetic set, default (theory) steps, seed 1. Measured slopes (whole, first,
  * second half): sag -0.449 (-0.494, -0.459), sag mixed -0.424 (-0.496, -0.394), sag zero init -0.434,
  * sag ls=1 -0.167 (-0.292, -0.128: the L estimate settles slowly), saga -0.473 (-0.480, -0.398), svrg
- * -0.222 (-0.237, -0.214), svrg option 2 -0.094 (-0.096, -0.085), sarah -0.400, sgd +0.004.
+ * -0.222 (-0.237, -0.214), svrg option 2 -0.094 (-0.096, -0.085), sarah -0.400, sag step=practical
+ * (1/L_max) -0.417 (-0.419, -0.398), sgd +0.004.
  * Checked: slope <= measured / 1.5 and the half ratio >= 0.6 (not for ls=1); sgd slope > -0.05. */
 static void test_vr_linear(void)
 {
@@ -440,7 +441,8 @@ static void test_vr_linear(void)
         int ratio;
     } cases[] = {{"sag", -0.449, 1},   {"sag:sampling=mixed", -0.424, 1}, {"sag:init=zero", -0.434, 1},
                  {"sag:ls=1", -0.167, 0}, {"saga", -0.473, 1},            {"svrg", -0.222, 1},
-                 {"svrg:option=2", -0.094, 1}, {"sarah", -0.400, 1},      {"sgd", 0.0, 0}};
+                 {"svrg:option=2", -0.094, 1}, {"sarah", -0.400, 1},      {"sag:step=practical", -0.417, 1},
+                 {"sgd", 0.0, 0}};
     const int ns = (int)(sizeof cases / sizeof cases[0]);
     double floor = 1e-13 * fabs(l.fstar);
     for (int k = 0; k < ns; k++) {

@@ -231,8 +231,9 @@ static const solver_def solvers[] = {
      "SGD; schedule=const (lr=1/(2 L_max)) | sqrt (lr/sqrt(t+1)) | strong ((2k+1)/(2 mu (k+1)^2),\n"
      "        capped at max_lr if given); batch=1; replace=1 (iid) | 0 (shuffled epochs); avg=1: uniform\n"
      "        iterate averaging (the average is reported)"},
-    {"sag", slv_sag, KEYS("lr", "init", "sampling", "ls", "L0", "storage"),
-     "SAG (Schmidt, Le Roux & Bach): lr=1/(16 L) (L = L_max, or L_mean with sampling=mixed); init=full |\n"
+    {"sag", slv_sag, KEYS("lr", "step", "init", "sampling", "ls", "L0", "storage"),
+     "SAG (Schmidt, Le Roux & Bach): lr=1/(16 L) (step=theory) or 1/L (step=practical), L = L_max, or\n"
+     "        L_mean with sampling=mixed; init=full |\n"
      "        centered (theorem: table average 0) | zero (average over the examples seen); sampling=uniform |\n"
      "        mixed (1/2 uniform + 1/2 prop. to L_i, sum tree); ls=1: backtracking estimate of L (start L0=1,\n"
      "        lr = 1/L_est); storage=auto (glm for linear models: n*K scalars) | glm | full (n x dim table)"},

@@ -456,8 +456,13 @@ dsc_status slv_sag(slv *s, double *w)
         return DSC_ERROR(DSC_ERR_UNSUPPORTED, "sag: sampling=mixed needs the per-example constants L_i of '%s'",
                          p->spec);
     double Lr = sampling == 1 ? p->L_mean : lmax(p);
-    if (!ls)
-        st = slv_lr(s, 1.0 / (16.0 * Lr), sampling == 1 ? "L_mean" : "L_max", &lr);
+    /* step=theory: 1/(16 L) (the theorem's); step=practical: 1/L (Schmidt et al.'s recommendation in
+     * practice, scikit-learn's sag step; catalog C-06 variants) */
+    static const char *const steps[] = {"theory", "practical", NULL};
+    int practical = 0;
+    st = dsc_kvspec_choice(s->spec, "step", steps, 0, &practical);
+    if (!st && !ls)
+        st = slv_lr(s, (practical ? 1.0 : 1.0 / 16.0) / Lr, sampling == 1 ? "L_mean" : "L_max", &lr);
     if (st)
         return st;
     s->res->step = ls ? 1.0 / L0 : lr;
