@@ -17,6 +17,7 @@
 #include "descent/rng.h"
 #include "descent/runtime.h"
 #include "descent/schedule.h"
+#include "descent/solvers.h"
 #include "descent/spec.h"
 #include "descent/tensor.h"
 #include "descent/train.h"
