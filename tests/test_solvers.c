@@ -633,6 +633,32 @@ static void test_lazy_sparse(void)
     dsc_dataset_free(&dense);
 }
 
+/* Results are bit-identical for 1 and 2 threads (the full gradients use fixed chunks; the solvers
+ * are sequential): n = 10000 > one 4096-row chunk. */
+static void test_threads(void)
+{
+    dsc_dataset ds = load("logistic:n=10000,d=20", 1);
+    lab l = make_lab("logreg:l2=1e-3", &ds);
+    if (l.p) {
+        const char *specs[] = {"gd", "lbfgs", "saga", "svrg", "newton"};
+        for (int k = 0; k < 5; k++) {
+            double *w[2];
+            for (int t = 0; t < 2; t++) {
+                dsc_set_num_threads(t + 1);
+                dsc_solver_result r;
+                w[t] = run(&l, specs[k], 5, 0, 0, &r);
+                dsc_solver_result_free(&r);
+            }
+            CHECK(memcmp(w[0], w[1], (size_t)l.p->dim * sizeof(double)) == 0);
+            free(w[0]);
+            free(w[1]);
+        }
+        dsc_set_num_threads(0);
+    }
+    lab_free(&l);
+    dsc_dataset_free(&ds);
+}
+
 /* Projections: simplex and l1 ball against hand-computed points; the sum tree's frequencies. */
 static void test_projections_sampler(void)
 {
@@ -801,5 +827,5 @@ static void test_cleanup(void)
 DSC_TEST_MAIN("solvers", TEST(test_projections_sampler), TEST(test_errors), TEST(test_counting),
               TEST(test_gd_linear_rate), TEST(test_nesterov_sqrt_kappa), TEST(test_newton_quadratic),
               TEST(test_min_norm), TEST(test_sgd_floor_vs_decreasing), TEST(test_sag_bound), TEST(test_vr_linear),
-              TEST(test_sag_glm_equiv), TEST(test_lazy_sparse), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
+              TEST(test_sag_glm_equiv), TEST(test_lazy_sparse), TEST(test_threads), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
               TEST(test_cleanup))
