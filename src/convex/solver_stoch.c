@@ -330,9 +330,125 @@ static void lazy_flush(slv *s, const table *t, lazy *lz, double *w, double inv_m
     lz->S = 0.0;
 }
 
+/* l1 problems take the fast path too: eagerly on dense rows (any l2), lazily on CSR rows when l2 = 0
+ * (lazy_soft below); CSR data with both l1 and l2 take the generic path. */
 static int glm_fast_ok(slv *s, const table *t)
 {
-    return t->glm && s->p->K == 1 && s->p->smooth;
+    const dsc_convex_problem *p = s->p;
+    return t->glm && p->K == 1 && (p->smooth || !p->sparse || p->l2 == 0.0);
+}
+
+static double soft(double x, double lam)
+{
+    return x > lam ? x - lam : x < -lam ? x + lam : 0.0;
+}
+
+/* k steps of x <- soft(x - b, lam) (the proximal SAG/SAGA step of a coordinate that no example touched,
+ * l2 = 0) in O(1): while x - b > lam the step subtracts b + lam, while x - b < -lam it adds lam - b, and
+ * in between it lands on 0, a fixed point when |b| <= lam. Phases are jumped over, leaving the last
+ * step or two before a phase change to the exact one-step formula (so rounding cannot skip a change). */
+static double lazy_soft(double x, double b, double lam, int64_t k)
+{
+    while (k > 0) {
+        double rate;
+        if (x - b > lam)
+            rate = b + lam; /* decrement per step */
+        else if (x - b < -lam)
+            rate = b - lam;
+        else {
+            x = 0.0;
+            k--;
+            if (fabs(b) <= lam)
+                return 0.0;
+            continue;
+        }
+        int up = x - b > lam;
+        /* the region is left when x - t rate crosses b +- lam */
+        double edge = up ? b + lam : b - lam;
+        if ((up && rate <= 0.0) || (!up && rate >= 0.0))
+            return x - (double)k * rate; /* moving away from the edge: stays in the region */
+        double m = ceil((x - edge) / rate) - 2.0;
+        if (m < 1.0) {
+            x -= rate;
+            k--;
+            continue;
+        }
+        if (m >= (double)k)
+            return x - (double)k * rate;
+        x -= m * rate;
+        k -= (int64_t)m;
+    }
+    return x;
+}
+
+/* glm_fast on CSR rows with an l1 term and l2 = 0: coordinate j's pending steps (those since it was
+ * last touched) are k applications of x <- soft(x - lr avg_j, lr l1) with avg_j constant, done in O(1)
+ * by lazy_soft when j is next touched and before every record. */
+static dsc_status glm_fast_l1(slv *s, double *w, table *t, double lr, int saga, const dsc_sum_tree *tree)
+{
+    const dsc_convex_problem *p = s->p;
+    int64_t d = p->d, n = s->n, K = 0;
+    int icpt = p->intercept;
+    double inv = 1.0 / (double)n, lam = lr * p->l1;
+    double *sum = t->sum;
+    dsc_status st = DSC_OK;
+    int64_t *lastk = NULL;
+    ALLOC(lastk, d);
+    for (;;) {
+        int64_t i = tree ? dsc_sum_tree_sample(tree, slv_unif(s)) : slv_below(s, n);
+        const int32_t *ci;
+        const double *x;
+        int64_t nnz = dsc_convex_row(p, i, &ci, &x);
+        s->evals += 1.0;
+        double z = 0.0, dz;
+        for (int64_t k = 0; k < nnz; k++) {
+            int64_t j = ci[k];
+            if (lastk[j] < K) {
+                w[j] = lazy_soft(w[j], lr * sum[j] * inv, lam, K - lastk[j]);
+                lastk[j] = K;
+            }
+            z += x[k] * w[j];
+        }
+        if (icpt)
+            z += w[d];
+        dsc_convex_dloss(p, i, &z, &dz, NULL);
+        double delta = dz - t->tab[i];
+        t->tab[i] = dz;
+        for (int64_t k = 0; k < nnz; k++) {
+            int64_t j = ci[k];
+            double dx = delta * x[k];
+            if (saga) {
+                w[j] = soft(w[j] - lr * (dx + sum[j] * inv), lam);
+                sum[j] += dx;
+            } else {
+                sum[j] += dx;
+                w[j] = soft(w[j] - lr * sum[j] * inv, lam);
+            }
+            lastk[j] = K + 1;
+        }
+        if (icpt) {
+            if (saga) {
+                w[d] -= lr * (delta + sum[d] * inv);
+                sum[d] += delta;
+            } else {
+                sum[d] += delta;
+                w[d] -= lr * sum[d] * inv;
+            }
+        }
+        K++;
+        if (slv_will_record(s)) {
+            for (int64_t j = 0; j < d; j++)
+                if (lastk[j] < K) {
+                    w[j] = lazy_soft(w[j], lr * sum[j] * inv, lam, K - lastk[j]);
+                    lastk[j] = K;
+                }
+        }
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(lastk);
+    return st;
 }
 
 /* saga: 1 for SAGA's step (old average + the new gradient's change), 0 for SAG's (new average, m = n).
@@ -342,10 +458,12 @@ static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, con
     const dsc_convex_problem *p = s->p;
     int64_t d = p->d, n = s->n;
     int icpt = p->intercept;
-    double a = 1.0 - lr * p->l2, inv = 1.0 / (double)n;
+    double a = 1.0 - lr * p->l2, inv = 1.0 / (double)n, lam = lr * p->l1;
     double *sum = t->sum;
     dsc_status st = DSC_OK;
     lazy lz = {1.0, 0.0, NULL};
+    if (p->sparse && lam > 0.0)
+        return glm_fast_l1(s, w, t, lr, saga, tree);
     if (p->sparse)
         ALLOC(lz.Sj, d);
     for (;;) {
@@ -388,6 +506,9 @@ static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, con
                     w[j] = a * w[j] - lr * sum[j] * inv;
                 }
             }
+            if (lam > 0.0) /* the proximal step of l1 ||w||_1 (the intercept is not regularized) */
+                for (int64_t j = 0; j < d; j++)
+                    w[j] = soft(w[j], lam);
         } else {
             double cn = lz.c * a, q = lr / cn;
             if (saga) {
