@@ -28,7 +28,7 @@ static size_t chunk_len(size_t n)
     static double norm_##SUF(const T *g, size_t n, int inf)                                        \
     {                                                                                              \
         size_t c = chunk_len(n), nc = (n + c - 1) / c;                                             \
-        double part[MAX_CHUNKS];                                                                   \
+        double part[MAX_CHUNKS] = {0};                                                             \
         _Pragma("omp parallel for schedule(static) if (n > 32768)")                              \
         for (long long j = 0; j < (long long)nc; j++) {                                            \
             size_t a = (size_t)j * c, b = a + c < n ? a + c : n;                                   \
