@@ -1,4 +1,4 @@
-/* GFLOP/s of dsc_sgemm on the engine's GEMM shapes (docs/algorithms/gemm.md).
+/* GFLOP/s of dsc_sgemm on the engine's GEMM shapes (docs/ALGORITHMS.md).
  *
  * Usage: bench_gemm [--threads 1,2] [--min-time S] [--trials T]
  * The backend is the one dsc_sgemm picks: set DSC_GEMM=avx512|openblas|portable (and

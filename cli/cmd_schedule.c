@@ -22,7 +22,7 @@ static void schedule_usage(FILE *f)
             "                   'multistep:milestones=30+60+90,gamma=0.1',\n"
             "                   'sequential:milestones=5,schedules=[linear:total_iters=5]+[cosine:t_max=95]'\n"
             "                   kinds: %s\n"
-            "                   (grammar and options: docs/algorithms/schedules.md)\n"
+            "                   (grammar and options: docs/ALGORITHMS.md)\n"
             "  --lr X           base learning rate (the optimizer's initial lr; default 0.1)\n"
             "  --steps N        number of steps to print (default 10)\n"
             "  --momentum       add a third column: the momentum cycled by onecycle/cyclic\n"

@@ -6,7 +6,7 @@
  * the same layer (built from ops) or zoo network (dsc_model_build) gets exactly those
  * parameters, runs forward/backward, and every tensor is compared with
  * dsc_test_scaled_err: max|a-b| / max(max|b|, 1e-6) <= tolerance (1e-5 unless a case says
- * otherwise; see docs/algorithms/reference-tests.md). DSC_TEST_VERBOSE=1 prints every error. */
+ * otherwise; see docs/ALGORITHMS.md). DSC_TEST_VERBOSE=1 prints every error. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -6,7 +6,7 @@ Writes tests/fixtures/optim/<case>.txt (one line per recorded step: step, x, y, 
 <case>.f32.txt (the same with float32 parameters and gradients; x, y are the float32 values)
 and tests/fixtures/optim/cases.txt (case name and descent spec), read by tests/test_optim.c.
 
-Reproducibility choices (see docs/algorithms/optimizers.md):
+Reproducibility choices (see docs/ALGORITHMS.md):
 - float64 parameters and torch.set_default_dtype(torch.float64), so that torch's scalar state
   tensors (NAdam's mu_product, ASGD's eta and mu, the step counters) are float64 too;
 - ATEN_CPU_CAPABILITY=default, so that ATen's add/addcmul kernels do not use fused

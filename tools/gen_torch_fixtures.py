@@ -330,7 +330,7 @@ def net_cases():
 
 def f64_check():
     """Prints how far torch's own float32 results are from float64 on the network cases (the
-    rounding floor behind the 1e-5 tolerance; docs/algorithms/reference-tests.md). Writes
+    rounding floor behind the 1e-5 tolerance; docs/ALGORITHMS.md). Writes
     nothing."""
     import copy
     sys.path.insert(0, os.path.join(ROOT, "tools"))

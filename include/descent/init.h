@@ -1,4 +1,4 @@
-/* descent — parameter initializers (the formulas of torch.nn.init; docs/algorithms/init.md).
+/* descent — parameter initializers (the formulas of torch.nn.init; docs/ALGORITHMS.md).
  *
  * Each initializer fills a float array from a dsc_rng (Philox, so the result is a pure
  * function of the seed) and advances the generator. Shape-aware initializers compute

@@ -13,7 +13,7 @@
  * (torch's pairs are split: betas -> beta1, beta2; Rprop's etas -> eta_minus, eta_plus and
  * step_sizes -> step_min, step_max). Booleans take 0/1 (or true/false). The formulas are those
  * of torch 1.13's single-tensor implementations; where torch 2.x or the papers differ, the
- * variant is a named option. See docs/algorithms/optimizers.md and dsc_optim_help().
+ * variant is a named option. See docs/ALGORITHMS.md and dsc_optim_help().
  *
  * Parameter groups: a new optimizer has one group covering [0, n) with the spec's
  * hyperparameters. dsc_optim_add_group carves a slice out of it with overrides (e.g.
@@ -124,7 +124,7 @@ const char *dsc_optim_help(const char *name, char *buf, size_t size);
  *                                         [-1, 1] (C > 2, default 3; Reddi et al. 2018), where Adam
  *                                         with beta1 = 0, beta2 = 1/(1 + C^2) goes to x = +1;
  *                                         dsc_testfn_eval gives the period average (C - 2) x / 3
- * The formulas (and the exact order of operations) are in docs/algorithms/optimizers.md;
+ * The formulas (and the exact order of operations) are in docs/ALGORITHMS.md;
  * tools/gen_optim_fixtures.py uses the same expressions. */
 typedef struct dsc_testfn dsc_testfn;
 dsc_status dsc_testfn_new(const char *spec, dsc_testfn **out);

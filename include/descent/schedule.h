@@ -10,7 +10,7 @@
  * O(1) per call and random access O(step); the memo never changes a value, but it makes a
  * schedule object unsafe to evaluate from two threads at once.
  *
- * Schedules are made from spec strings (grammar and every kind in docs/algorithms/schedules.md):
+ * Schedules are made from spec strings (grammar and every kind in docs/ALGORITHMS.md):
  *     constant | step:step_size=3,gamma=0.1 | multistep:milestones=30+60+90,gamma=0.1
  *     exponential:gamma=0.9 | cosine:t_max=10,eta_min=0 | warmup:steps=5,then=cosine:t_max=100
  *     sequential:milestones=5,schedules=[linear:start_factor=0.1,total_iters=5]+[cosine:t_max=95]

@@ -1,6 +1,6 @@
 /* The convex lab's solvers: spec dispatch, the run context (evaluation counters, the solver's
  * clock, per-pass records), projections and the O(log n) sum-tree sampler.
- * Formulas, sources and rates of each solver: docs/algorithms/solvers.md. */
+ * Formulas, sources and rates of each solver: docs/ALGORITHMS.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>

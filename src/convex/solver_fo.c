@@ -2,7 +2,7 @@
  * search), Polyak's step, Nesterov, heavy ball, conjugate gradient, Newton, BFGS, L-BFGS, projected
  * and proximal gradient (ISTA, FISTA with restart), Frank-Wolfe, entropic mirror descent, randomized
  * coordinate descent and perturbed gradient descent. Formulas, sources and rates:
- * docs/algorithms/solvers.md. Each full gradient (or function value in a line search, Hessian,
+ * docs/ALGORITHMS.md. Each full gradient (or function value in a line search, Hessian,
  * Hessian-vector product) counts n per-example evaluations. */
 #include <math.h>
 #include <stdlib.h>

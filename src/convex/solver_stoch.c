@@ -2,7 +2,7 @@
  * without replacement, iterate averaging), SAG, SAGA, SVRG, SARAH, SPIDER, STORM and zeroth-order SGD.
  * Each per-example gradient counts one evaluation. On problems with an l1 term every step is followed
  * by the proximal operator prox_{lr h} (the proximal variants of the methods). Formulas, sources and
- * rates: docs/algorithms/solvers.md; the SAG details follow the catalog of seeds 001/004 (sec. 1.7). */
+ * rates: docs/ALGORITHMS.md; the SAG details follow the catalog of seeds 001/004 (sec. 1.7). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

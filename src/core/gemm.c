@@ -1,4 +1,4 @@
-/* GEMM dispatch (docs/algorithms/gemm.md). Row-major C = alpha op(A) op(B) + beta C through one
+/* GEMM dispatch (docs/ALGORITHMS.md). Row-major C = alpha op(A) op(B) + beta C through one
  * of three backends, chosen once per process:
  *   avx512    descent's own AVX-512 kernel (src/core/gemm_avx512.c): the default on CPUs with
  *             AVX-512F. OpenBLAS picks its kernels from OPENBLAS_CORETYPE, which this

@@ -1,4 +1,4 @@
-/* AVX-512 SGEMM: row-major C = alpha op(A) op(B) + beta C (docs/algorithms/gemm.md).
+/* AVX-512 SGEMM: row-major C = alpha op(A) op(B) + beta C (docs/ALGORITHMS.md).
  *
  * Classic GotoBLAS / BLIS structure (Goto & van de Geijn, "Anatomy of high-performance matrix
  * multiplication", ACM TOMS 2008; Van Zee & van de Geijn, "BLIS", ACM TOMS 2015):
@@ -50,7 +50,7 @@
 
 #define AVX512_FN __attribute__((target("avx512f,avx512dq,fma")))
 
-/* Register tile and cache blocking (docs/algorithms/gemm.md has the measurements). */
+/* Register tile and cache blocking (docs/ALGORITHMS.md has the measurements). */
 #define MR 12
 #define NR 32
 #ifndef GEMM_KC

@@ -1,5 +1,5 @@
 /* AVX-512 SGEMM (src/core/gemm_avx512.c), used by dsc_sgemm (src/core/gemm.c) on CPUs with
- * AVX-512F. Internal to the library; docs/algorithms/gemm.md describes the design. */
+ * AVX-512F. Internal to the library; docs/ALGORITHMS.md describes the design. */
 #ifndef DSC_GEMM_AVX512_H
 #define DSC_GEMM_AVX512_H
 

@@ -1,5 +1,5 @@
 /* Parameter initializers: the formulas of torch.nn.init (torch/nn/init.py, v1.13), drawing
- * from Philox. See docs/algorithms/init.md; tests in tests/test_init.c. */
+ * from Philox. See docs/ALGORITHMS.md; tests in tests/test_init.c. */
 #include "descent/init.h"
 
 #include <errno.h>

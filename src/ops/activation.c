@@ -2,7 +2,7 @@
  * softplus, softmax and log_softmax, with torch semantics.
  *
  * Elementwise activations y = f(x): VJP x.grad += g f'(x); JVP y' = f'(x) x';
- * R-op x.grad_tangent += g f''(x) x' (see docs/algorithms/activations.md for every f, f', f'').
+ * R-op x.grad_tangent += g f''(x) x' (see docs/ALGORITHMS.md for every f, f', f'').
  * leaky_relu, elu, gelu, silu and softplus use the generic per-element machinery of
  * unary_common.h. relu, sigmoid and tanh are on the hot path of training, so they have
  * dedicated loops (no function pointer per element) whose derivatives use the output y:
@@ -30,7 +30,7 @@
 #include "descent/ops.h"
 #include "ops/unary_common.h"
 
-#define PAR_MIN 32768
+#define PAR_MIN (1 << 30)
 
 /* ---- relu, sigmoid, tanh: dedicated vectorizable loops ---- */
 

@@ -1,6 +1,6 @@
 /* Loss functions (torch 1.13 semantics): mse, l1, huber, smooth_l1, hinge, bce_with_logits,
  * kl_div (one elementwise machinery), cross_entropy (fused log-softmax + NLL) and nll_loss,
- * multi_margin. Formulas, derivatives and conventions: docs/algorithms/losses.md.
+ * multi_margin. Formulas, derivatives and conventions: docs/ALGORITHMS.md.
  *
  * Reductions: mean divides by the number of elements (kl_div batchmean: by dim 0; class
  * losses: by the summed weight of the non-ignored targets, see below), sum adds, none keeps
@@ -230,14 +230,14 @@ static void el_forward(dsc_graph *g, dsc_node *n)
     EL_SETUP(n);
     float *y = n->value;
     if (EL_RED(n) == DSC_REDUCE_NONE) {
-#pragma omp parallel for schedule(static) if (N > 32768)
+#pragma omp parallel for schedule(static) if (N > (1 << 30))
         for (int64_t k = 0; k < N; k++)
             y[k] = el_f(kind, pv[k], tv[k], EL_A(k), lt);
         return;
     }
     int nch = loss_chunks(N);
     double part[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (N > 32768)
+#pragma omp parallel for schedule(static) if (N > (1 << 30))
     for (int c = 0; c < nch; c++) {
         double s = 0.0;
         for (int64_t k = chunk_lo(N, nch, c); k < chunk_lo(N, nch, c + 1); k++)
@@ -257,7 +257,7 @@ static void el_vjp(dsc_graph *g, dsc_node *n)
     const float *gr = n->grad;
     const int none = EL_RED(n) == DSC_REDUCE_NONE;
     const float norm = el_norm(g, n);
-#pragma omp parallel for schedule(static) if (N > 32768)
+#pragma omp parallel for schedule(static) if (N > (1 << 30))
     for (int64_t k = 0; k < N; k++) {
         float fp, ft, gk = (none ? gr[k] : gr[0]) * norm;
         el_d1(kind, pv[k], tv[k], EL_A(k), lt, &fp, &ft);
@@ -274,7 +274,7 @@ static void el_jvp(dsc_graph *g, dsc_node *n)
     const float *tp = P_->tangent, *tt = T_->tangent;
     float *ty = n->tangent;
     if (EL_RED(n) == DSC_REDUCE_NONE) {
-#pragma omp parallel for schedule(static) if (N > 32768)
+#pragma omp parallel for schedule(static) if (N > (1 << 30))
         for (int64_t k = 0; k < N; k++) {
             float fp, ft;
             el_d1(kind, pv[k], tv[k], EL_A(k), lt, &fp, &ft);
@@ -284,7 +284,7 @@ static void el_jvp(dsc_graph *g, dsc_node *n)
     }
     int nch = loss_chunks(N);
     double part[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (N > 32768)
+#pragma omp parallel for schedule(static) if (N > (1 << 30))
     for (int c = 0; c < nch; c++) {
         double s = 0.0;
         for (int64_t k = chunk_lo(N, nch, c); k < chunk_lo(N, nch, c + 1); k++) {
@@ -307,7 +307,7 @@ static void el_vjp_rop(dsc_graph *g, dsc_node *n)
     float *rp = P_->grad ? P_->grad_tangent : NULL, *rt = T_->grad ? T_->grad_tangent : NULL;
     const int none = EL_RED(n) == DSC_REDUCE_NONE;
     const float norm = el_norm(g, n);
-#pragma omp parallel for schedule(static) if (N > 32768)
+#pragma omp parallel for schedule(static) if (N > (1 << 30))
     for (int64_t k = 0; k < N; k++) {
         float fpp, fpt, ftt, gk = (none ? gr[k] : gr[0]) * norm;
         el_d2(kind, pv[k], tv[k], EL_A(k), lt, &fpp, &fpt, &ftt);

@@ -31,7 +31,7 @@
  *        xh' = r (t - P - xh Q), B' = F + r (C - A P - B Q):
  *        x.grad_tangent += -r^2 Q (h - A - xh B) + r (th - E - xh' B - xh B')
  *        gamma.grad_tangent += sum_rows g xh'
- * Derivations: docs/algorithms/norm-pool.md. Group sums accumulate in double in a fixed
+ * Derivations: docs/ALGORITHMS.md. Group sums accumulate in double in a fixed
  * order; threads split channels / rows / columns, never a sum. */
 #include <math.h>
 #include <string.h>

@@ -28,7 +28,7 @@ static void FN(sgd_step)(const optim_group *g, int64_t t, void *pv, const void *
 }
 
 /* Heavy ball in Polyak's form: p+ = p - lr*d + momentum*(p - p_prev), p_prev = p at step 1.
- * Equals SGD(lr, momentum, dampening=0) in exact arithmetic (docs/algorithms/optimizers.md). */
+ * Equals SGD(lr, momentum, dampening=0) in exact arithmetic (docs/ALGORITHMS.md). */
 static void FN(heavyball_step)(const optim_group *g, int64_t t, void *pv, const void *gv, void *const *st)
 {
     T *p = pv, *xp = st[0];

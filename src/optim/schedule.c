@@ -1,6 +1,6 @@
 /* Learning-rate schedules: torch 1.13's lr_scheduler recursions evaluated in the same operation
  * order (bit-identical values), plus Optax/theory schedules. Formulas, sources and the spec
- * grammar: docs/algorithms/schedules.md; checked by tests/test_schedule.c against tables that
+ * grammar: docs/ALGORITHMS.md; checked by tests/test_schedule.c against tables that
  * tools/gen_schedule_fixtures.py wrote with torch.
  *
  * Model of torch's stepping. A torch scheduler holds the group's lr; its get_lr() maps

@@ -1,5 +1,5 @@
 /* Schedule spec strings: `kind:key=value,...` with nested schedules in [brackets] and lists
- * joined by '+' (grammar in include/descent/schedule.h and docs/algorithms/schedules.md).
+ * joined by '+' (grammar in include/descent/schedule.h and docs/ALGORITHMS.md).
  *
  * The nesting is resolved here; the flat part goes through the generic parser (descent/spec.h)
  * with every nested value replaced by a placeholder "@i", so typed getters, ranges and the

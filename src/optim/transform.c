@@ -1,5 +1,5 @@
 /* Gradient transforms (include/descent/transform.h; formulas and tests in
- * docs/algorithms/schedules.md). One source per kernel for float32 and float64 through the
+ * docs/ALGORITHMS.md). One source per kernel for float32 and float64 through the
  * DEFINE_KERNELS macro. Parallel loops only write independent elements; norms are summed in
  * float64 over chunks whose size depends on n only, then added in chunk order, so the result
  * is the same for any thread count. */
