@@ -34,10 +34,15 @@ trap 'rm -f "$RAW"' EXIT
   echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') x $(nproc)"
   echo "# descent $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null)"
 } >"$RAW"
+HAVE_TORCH=1
+if ! "$PY" -c 'import torch' 2>/dev/null; then
+  HAVE_TORCH=0
+  echo "# no torch for $PY (sudo apt-get install python3-torch, or set DSC_BENCH_PYTHON): descent only" >>"$RAW"
+fi
 for r in $(seq 1 "$ROUNDS"); do
   echo "# round $r uptime: $(uptime)" >>"$RAW"
   "$BUILD/bench_optim" --n "$N" --trials "$TRIALS" | sed "s/^/round=$r /" >>"$RAW"
-  "$PY" "$HERE/torch_optim.py" --n "$N" --trials "$TTRIALS" | sed "s/^/round=$r /" >>"$RAW"
+  [ "$HAVE_TORCH" = 1 ] && "$PY" "$HERE/torch_optim.py" --n "$N" --trials "$TTRIALS" | sed "s/^/round=$r /" >>"$RAW"
 done
 
 summarize() {
