@@ -31,6 +31,7 @@
  * CPUs; dsc_sgemm calls this file only when __builtin_cpu_supports("avx512f"). */
 #include "core/gemm_avx512.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,8 +88,42 @@ int dsc_gemm_avx512_supported(void)
 
 /* ---- packing buffers: one pair per thread, grown (never shrunk) outside the hot loops ---- */
 
-static _Thread_local float *tl_buf_a, *tl_buf_b;
-static _Thread_local size_t tl_cap_a, tl_cap_b;
+/* The buffers of a thread live in a struct owned through a pthread key whose destructor frees
+ * them when the thread exits: OpenMP creates and retires worker threads (nested regions, a
+ * changed thread count), and a plain _Thread_local pointer would leak their buffers. */
+typedef struct pack_bufs {
+    float *a, *b;
+    size_t cap_a, cap_b;
+} pack_bufs;
+
+static pthread_key_t bufs_key;
+static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
+
+static void bufs_free(void *p)
+{
+    pack_bufs *pb = p;
+    if (pb) {
+        free(pb->a);
+        free(pb->b);
+        free(pb);
+    }
+}
+
+static void bufs_key_init(void) { (void)pthread_key_create(&bufs_key, bufs_free); }
+
+static pack_bufs *thread_bufs(void)
+{
+    pthread_once(&bufs_once, bufs_key_init);
+    pack_bufs *pb = pthread_getspecific(bufs_key);
+    if (!pb) {
+        pb = calloc(1, sizeof *pb);
+        if (pb && pthread_setspecific(bufs_key, pb) != 0) {
+            free(pb);
+            pb = NULL;
+        }
+    }
+    return pb;
+}
 
 static float *grow(float **buf, size_t *cap, size_t n)
 {
@@ -300,8 +335,9 @@ static AVX512_FN void gemm_serial(int ta, int tb, int M, int N, int K, float alp
     const int kcb = k_block(K);
     const int ncmax = N < GEMM_NC ? (N + NR - 1) / NR * NR : GEMM_NC;
     const int mcmax = M < GEMM_MC ? (M + MR - 1) / MR * MR : GEMM_MC;
-    float *pa = grow(&tl_buf_a, &tl_cap_a, (size_t)mcmax * kcb);
-    float *pb = grow(&tl_buf_b, &tl_cap_b, (size_t)ncmax * kcb);
+    pack_bufs *bufs = thread_bufs();
+    float *pa = bufs ? grow(&bufs->a, &bufs->cap_a, (size_t)mcmax * kcb) : NULL;
+    float *pb = bufs ? grow(&bufs->b, &bufs->cap_b, (size_t)ncmax * kcb) : NULL;
     if (!pa || !pb) {
         gemm_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
