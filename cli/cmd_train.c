@@ -50,6 +50,8 @@ static const opt_def train_opts[] = {
     {"sampling", T_STR, "shuffle", "shuffle (a new permutation each epoch) or replacement"},
     {"drop-last", T_BOOL, "false", "drop each epoch's last incomplete batch"},
     {"log-every", T_INT, "1", "write a step line to the metrics every N steps"},
+    {"no-decay-bias-norm", T_BOOL, "false", "no weight decay (a parameter group with weight_decay=0) for biases\n"
+                           "                       and the weights of BatchNorm/LayerNorm layers"},
     {"config", T_STR, NULL, "JSON config file with these options' names as keys (flags override it)"},
 };
 #define N_TRAIN_OPTS ((int)(sizeof train_opts / sizeof train_opts[0]))
@@ -356,6 +358,11 @@ static int to_train_opts(const char *cmd, const resolved *r, dsc_train_opts *o)
         return 2;
     }
     o->drop_last = b;
+    if (dsc_parse_bool(get(r, "no-decay-bias-norm"), "--no-decay-bias-norm", &b) != DSC_OK) {
+        fprintf(stderr, "descent %s: %s\n", cmd, dsc_last_error());
+        return 2;
+    }
+    o->no_decay_bias_norm = b;
     if (o->early_stop > 0 && o->val_split <= 0)
         return usage_error(cmd, "--early-stop needs a validation set: add --val-split F (e.g. 0.1)%s%s", "", "");
     dsc_augment aug;

@@ -81,6 +81,9 @@ typedef struct dsc_train_opts {
     int eval_only;          /* with resume_dir: restore the model (and the standardization statistics) only,
                                write no files (descent eval) */
     const char *config_json; /* resolved configuration to store as RUN_DIR/config.json (NULL: built from these options) */
+    int no_decay_bias_norm;  /* parameter groups with weight_decay=0 for every parameter named "<module>.bias"
+                                and the weight of every layer whose kind contains "Norm" (BatchNorm1d/2d,
+                                LayerNorm); must be the same on resume (the CLI keeps it in config.json) */
 } dsc_train_opts;
 
 void dsc_train_opts_init(dsc_train_opts *o);

@@ -42,6 +42,9 @@ struct dsc_trainer {
     dsc_transform *tx;
     double *base_lrs;
     int n_groups;
+    int needs_closure; /* the optimizer re-evaluates the loss: step through batch_closure */
+    int no_lr;         /* the optimizer has no lr (polyak): the lr column is null, no schedule */
+    float *buf_snap;   /* closure steps: graph buffers after the step's first evaluation */
     dsc_loader loader;
     float *xb, *yb;
     int64_t steps_per_epoch, total_steps;
@@ -274,6 +277,7 @@ static dsc_status write_config(dsc_trainer *t)
         json_str(f, o->schedule ? o->schedule : "constant");
         fprintf(f, ",\n  \"epochs\": %lld,\n  \"steps\": %lld,\n  \"batch-size\": %lld,\n  \"seed\": %llu,\n",
                 (long long)o->epochs, (long long)o->steps, (long long)o->batch_size, (unsigned long long)o->seed);
+        fprintf(f, "  \"no-decay-bias-norm\": %s,\n", o->no_decay_bias_norm ? "true" : "false");
         fprintf(f, "  \"descent_version\": ");
         json_str(f, dsc_version());
         fprintf(f, ",\n  \"git_commit\": ");
@@ -578,6 +582,59 @@ static dsc_status load_checkpoint(dsc_trainer *t, int64_t *jsonl_size, int64_t *
     return st;
 }
 
+/* ---- parameter groups ---------------------------------------------------------------------- */
+
+/* 1 for the parameters --no-decay-bias-norm exempts from weight decay: every "<module>.bias", and
+ * "<module>.weight" of a layer whose kind (in the model's layer table) contains "Norm"
+ * (BatchNorm1d, BatchNorm2d, LayerNorm), as in the usual recipe (e.g. Goyal et al. 2017, timm's
+ * param_groups_weight_decay, which exempts all 1-D parameters). */
+static int no_decay_param(const dsc_model *m, const char *name)
+{
+    const size_t len = strlen(name);
+    if (len >= 5 && !strcmp(name + len - 5, ".bias"))
+        return 1;
+    if (len < 7 || strcmp(name + len - 7, ".weight"))
+        return 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const char *ln = m->layers[i].name;
+        if (strstr(m->layers[i].kind, "Norm") && strlen(ln) == len - 7 && !strncmp(ln, name, len - 7))
+            return 1;
+    }
+    return 0;
+}
+
+/* One group "weight_decay=0" per run of adjacent exempt tensors in the flat buffer (fewer groups,
+ * the same update). The groups depend only on the model spec, so a resumed run rebuilds them. */
+static dsc_status add_no_decay_groups(dsc_trainer *t)
+{
+    dsc_graph *g = t->m.g;
+    size_t run_off = 0, run_len = 0;
+    for (int i = 0; i <= dsc_graph_param_count(g); i++) {
+        const char *name = NULL;
+        dsc_shape sh;
+        size_t off = 0;
+        int exempt = 0;
+        if (i < dsc_graph_param_count(g)) {
+            DSC_TRY(dsc_graph_param_info(g, i, &name, &sh, &off));
+            exempt = no_decay_param(&t->m, name);
+        }
+        const size_t n = exempt ? (size_t)dsc_shape_numel(&sh) : 0;
+        if (exempt && run_len && off == run_off + run_len) {
+            run_len += n;
+            continue;
+        }
+        if (run_len) {
+            const dsc_status st = dsc_optim_add_group(t->opt, run_off, run_len, "weight_decay=0", NULL);
+            if (st != DSC_OK)
+                return DSC_ERROR(st == DSC_ERR_UNSUPPORTED ? DSC_ERR_INVALID : st, "--no-decay-bias-norm: %s",
+                                 last_err());
+        }
+        run_off = off;
+        run_len = n;
+    }
+    return DSC_OK;
+}
+
 /* ---- construction ------------------------------------------------------------------------ */
 
 dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
@@ -672,6 +729,14 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
         st = DSC_ERROR(st, "--opt: %s", last_err());
         goto fail;
     }
+    if (o->no_decay_bias_norm && (st = add_no_decay_groups(t)) != DSC_OK)
+        goto fail;
+    t->needs_closure = dsc_optim_needs_closure(t->opt);
+    if (t->needs_closure && o->accumulate > 1) {
+        st = DSC_ERROR(DSC_ERR_INVALID, "--accumulate %d: optimizer %s re-evaluates the loss on the step's batch "
+                       "(a closure), which needs --accumulate 1", o->accumulate, dsc_optim_name(t->opt));
+        goto fail;
+    }
     t->n_groups = dsc_optim_num_groups(t->opt);
     t->base_lrs = malloc((size_t)t->n_groups * sizeof *t->base_lrs);
     if (!t->base_lrs) {
@@ -683,6 +748,22 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
     if ((st = dsc_schedule_new(t->o.schedule, &t->sched)) != DSC_OK) {
         st = DSC_ERROR(st, "--schedule: %s", last_err());
         goto fail;
+    }
+    /* Optimizers without an lr (polyak computes its step size): nothing for a schedule to drive. */
+    t->no_lr = isnan(t->base_lrs[0]);
+    if (t->no_lr && strcmp(dsc_schedule_kind(t->sched), "constant")) {
+        st = DSC_ERROR(DSC_ERR_INVALID, "--schedule %s: optimizer %s has no lr to schedule (it computes its own "
+                       "step size); use --schedule constant", t->o.schedule, dsc_optim_name(t->opt));
+        goto fail;
+    }
+    if (t->needs_closure) {
+        size_t nb = 0;
+        dsc_graph_buffers(t->m.g, &nb);
+        t->buf_snap = malloc((nb ? nb : 1) * sizeof *t->buf_snap);
+        if (!t->buf_snap) {
+            st = DSC_ERROR(DSC_ERR_NOMEM, "trainer: out of memory");
+            goto fail;
+        }
     }
     {
         char spec[128] = "";
@@ -751,6 +832,7 @@ void dsc_trainer_free(dsc_trainer *t)
     dsc_schedule_free(t->sched);
     dsc_optim_free(t->opt);
     free(t->base_lrs);
+    free(t->buf_snap);
     if (t->model_ok)
         dsc_model_free(&t->m);
     dsc_dataset_free(&t->train);
@@ -811,6 +893,117 @@ static dsc_status diverged_in_node(dsc_trainer *t, int in_grads, double loss)
 }
 
 static double current_lr(dsc_trainer *t) { return dsc_optim_get_lr(t->opt, 0); }
+
+/* ---- closure steps --------------------------------------------------------------------------- */
+
+/* State of one closure step: the optimizer (L-BFGS, SAM, zeroth-order, Polyak, Armijo, ...)
+ * evaluates the loss and gradient of the step's batch at parameters of its choice, any number of
+ * times. */
+typedef struct batch_ctx {
+    dsc_trainer *t;
+    float *params, *grads; /* the graph's flat buffers */
+    size_t P, nbuf;
+    int64_t b;
+    uint64_t fc, fc_after; /* forward counter before / after the step's first evaluation */
+    int evals;
+    dsc_status st;          /* first failure (the closure cannot return one) */
+    char msg[1024];
+    dsc_tx_args *ta;
+    dsc_tx_stats *ts;       /* of the first evaluation (the metrics' grad_norm) */
+} batch_ctx;
+
+static double batch_fail(batch_ctx *c, dsc_status st)
+{
+    c->st = st;
+    snprintf(c->msg, sizeof c->msg, "%s", dsc_last_error());
+    return NAN;
+}
+
+/* dsc_closure over the current batch: loss and (transformed) gradient at params. Every evaluation
+ * starts from the step's forward counter, so dropout draws the same masks and two evaluations at
+ * the same parameters agree bit for bit. The first evaluation is the step's: it counts the
+ * accuracy, checks for divergence and leaves the BatchNorm running statistics that the step
+ * keeps (later evaluations' updates are undone in closure_step). */
+static double batch_closure(void *ctx, const void *params, void *grads_out)
+{
+    batch_ctx *c = ctx;
+    dsc_trainer *t = c->t;
+    dsc_graph *g = t->m.g;
+    if (c->st != DSC_OK)
+        return NAN;
+    if (params != c->params)
+        memcpy(c->params, params, c->P * sizeof *c->params);
+    dsc_graph_set_forward_counter(g, c->fc);
+    dsc_status st = dsc_graph_forward(g);
+    if (st != DSC_OK)
+        return batch_fail(c, st);
+    const double loss = dsc_graph_loss(g);
+    if (c->evals == 0) {
+        if (!isfinite(loss))
+            return batch_fail(c, diverged_in_node(t, 0, loss));
+        c->fc_after = dsc_graph_forward_counter(g);
+        if (c->nbuf)
+            memcpy(t->buf_snap, dsc_graph_buffers(g, NULL), c->nbuf * sizeof *t->buf_snap);
+    }
+    if ((st = dsc_graph_backward(g)) != DSC_OK)
+        return batch_fail(c, st);
+    if (c->evals == 0) {
+        dsc_tensor lg = dsc_node_value(g, t->m.logits);
+        dsc_train_count_correct(lg.data + lg.offset, t->yb, c->b, t->m.num_classes, &t->ep_correct, NULL);
+        const char *bad = nonfinite_param(g, c->grads);
+        if (bad)
+            return batch_fail(c, DSC_ERROR(DSC_ERR_NUMERIC,
+                                           "diverged at step %lld (epoch %lld): the gradient of parameter '%s' is "
+                                           "not finite (loss %g); stopped, the last good checkpoint is kept%s%s",
+                                           (long long)(t->step + 1), (long long)(t->epoch + 1), bad, loss,
+                                           t->ckpt_path[0] ? ": " : "", t->ckpt_path));
+    }
+    dsc_tx_stats ts;
+    memset(&ts, 0, sizeof ts);
+    if (dsc_transform_len(t->tx) > 0) {
+        if ((st = dsc_transform_apply(t->tx, c->ta, &ts)) != DSC_OK)
+            return batch_fail(c, st);
+    } else if (c->evals == 0) {
+        ts.grad_norm = dsc_grad_norm(DSC_FLOAT32, c->grads, c->P, 2.0);
+    }
+    if (c->evals == 0)
+        *c->ts = ts;
+    if (grads_out != c->grads)
+        memcpy(grads_out, c->grads, c->P * sizeof *c->grads);
+    c->evals++;
+    return loss;
+}
+
+/* One optimizer step through dsc_optim_step_closure on the batch in t->xb / t->yb (b examples). */
+static dsc_status closure_step(dsc_trainer *t, int64_t b, dsc_tx_args *ta, dsc_tx_stats *ts, double *loss)
+{
+    dsc_graph *g = t->m.g;
+    batch_ctx c;
+    memset(&c, 0, sizeof c);
+    c.t = t;
+    c.params = dsc_graph_params(g, &c.P);
+    c.grads = dsc_graph_grads(g, NULL);
+    dsc_graph_buffers(g, &c.nbuf);
+    c.b = b;
+    c.fc = dsc_graph_forward_counter(g);
+    c.ta = ta;
+    c.ts = ts;
+    double f = NAN;
+    const dsc_status st = dsc_optim_step_closure(t->opt, c.params, c.grads, batch_closure, &c, &f);
+    if (c.st != DSC_OK)
+        return DSC_ERROR(c.st, "%s", c.msg);
+    if (st != DSC_OK)
+        return st;
+    if (c.evals == 0)
+        return DSC_ERROR(DSC_ERR_STATE, "optimizer %s stepped without evaluating the loss", dsc_optim_name(t->opt));
+    /* As if the step had run one forward pass: the first evaluation's running statistics and
+     * forward counter (the next step's dropout masks do not depend on the evaluation count). */
+    if (c.nbuf)
+        memcpy(dsc_graph_buffers(g, NULL), t->buf_snap, c.nbuf * sizeof *t->buf_snap);
+    dsc_graph_set_forward_counter(g, c.fc_after);
+    *loss = f;
+    return DSC_OK;
+}
 
 static void report(dsc_trainer *t, int epoch_done, double vl, double va, double tl, double ta, double t5,
                    double run_time, int64_t run_steps)
@@ -926,6 +1119,32 @@ dsc_status dsc_trainer_run(dsc_trainer *t, dsc_train_result *res)
         double step_time = 0, step_loss = 0;
         int64_t step_seen = 0;
         int k = 0, epoch_end = 0;
+        dsc_tx_args ta;
+        memset(&ta, 0, sizeof ta);
+        ta.dtype = DSC_FLOAT32;
+        ta.grad = grads;
+        ta.params = params;
+        ta.n = P;
+        ta.step = t->step;
+        dsc_tx_stats ts;
+        memset(&ts, 0, sizeof ts);
+        if (t->needs_closure) {
+            int64_t b;
+            DSC_TRY(dsc_loader_next(&t->loader, t->xb, t->yb, &b, &epoch_end));
+            const double t0 = now_s();
+            if (dsc_graph_batch(g) != b)
+                DSC_TRY(dsc_graph_set_batch(g, b));
+            DSC_TRY(dsc_graph_set_input(g, m->input, t->xb, (size_t)(b * d)));
+            DSC_TRY(dsc_graph_set_input(g, m->target, t->yb, (size_t)b));
+            if (!t->no_lr)
+                DSC_TRY(dsc_schedule_apply(t->sched, t->opt, t->base_lrs, t->step));
+            ta.lr = current_lr(t);
+            double loss = NAN;
+            DSC_TRY(closure_step(t, b, &ta, &ts, &loss));
+            step_loss = loss * (double)b;
+            step_seen = b;
+            step_time = now_s() - t0;
+        } else {
         do {
             int64_t b;
             DSC_TRY(dsc_loader_next(&t->loader, t->xb, t->yb, &b, &epoch_end));
@@ -961,23 +1180,16 @@ dsc_status dsc_trainer_run(dsc_trainer *t, dsc_train_result *res)
                              "(loss %g); stopped, the last good checkpoint is kept%s%s",
                              (long long)(t->step + 1), (long long)(t->epoch + 1), bad, step_loss / (double)step_seen,
                              t->ckpt_path[0] ? ": " : "", t->ckpt_path);
-        DSC_TRY(dsc_schedule_apply(t->sched, t->opt, t->base_lrs, t->step));
-        dsc_tx_args ta;
-        memset(&ta, 0, sizeof ta);
-        ta.dtype = DSC_FLOAT32;
-        ta.grad = grads;
-        ta.params = params;
-        ta.n = P;
-        ta.step = t->step;
+        if (!t->no_lr)
+            DSC_TRY(dsc_schedule_apply(t->sched, t->opt, t->base_lrs, t->step));
         ta.lr = current_lr(t);
-        dsc_tx_stats ts;
-        memset(&ts, 0, sizeof ts);
         if (dsc_transform_len(t->tx) > 0)
             DSC_TRY(dsc_transform_apply(t->tx, &ta, &ts));
         else
             ts.grad_norm = dsc_grad_norm(DSC_FLOAT32, grads, P, 2.0);
         DSC_TRY(dsc_optim_step(t->opt, params, grads));
         step_time += now_s() - t1;
+        }
         t->time_s += step_time;
         run_time += step_time;
         run_steps++;
