@@ -30,7 +30,7 @@
 #include "descent/ops.h"
 #include "ops/unary_common.h"
 
-#define PAR_MIN (1 << 30)
+#define PAR_MIN 32768
 
 /* ---- relu, sigmoid, tanh: dedicated vectorizable loops ---- */
 

@@ -230,14 +230,14 @@ static void el_forward(dsc_graph *g, dsc_node *n)
     EL_SETUP(n);
     float *y = n->value;
     if (EL_RED(n) == DSC_REDUCE_NONE) {
-#pragma omp parallel for schedule(static) if (N > (1 << 30))
+#pragma omp parallel for schedule(static) if (N > 32768)
         for (int64_t k = 0; k < N; k++)
             y[k] = el_f(kind, pv[k], tv[k], EL_A(k), lt);
         return;
     }
     int nch = loss_chunks(N);
     double part[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (N > (1 << 30))
+#pragma omp parallel for schedule(static) if (N > 32768)
     for (int c = 0; c < nch; c++) {
         double s = 0.0;
         for (int64_t k = chunk_lo(N, nch, c); k < chunk_lo(N, nch, c + 1); k++)
@@ -257,7 +257,7 @@ static void el_vjp(dsc_graph *g, dsc_node *n)
     const float *gr = n->grad;
     const int none = EL_RED(n) == DSC_REDUCE_NONE;
     const float norm = el_norm(g, n);
-#pragma omp parallel for schedule(static) if (N > (1 << 30))
+#pragma omp parallel for schedule(static) if (N > 32768)
     for (int64_t k = 0; k < N; k++) {
         float fp, ft, gk = (none ? gr[k] : gr[0]) * norm;
         el_d1(kind, pv[k], tv[k], EL_A(k), lt, &fp, &ft);
@@ -274,7 +274,7 @@ static void el_jvp(dsc_graph *g, dsc_node *n)
     const float *tp = P_->tangent, *tt = T_->tangent;
     float *ty = n->tangent;
     if (EL_RED(n) == DSC_REDUCE_NONE) {
-#pragma omp parallel for schedule(static) if (N > (1 << 30))
+#pragma omp parallel for schedule(static) if (N > 32768)
         for (int64_t k = 0; k < N; k++) {
             float fp, ft;
             el_d1(kind, pv[k], tv[k], EL_A(k), lt, &fp, &ft);
@@ -284,7 +284,7 @@ static void el_jvp(dsc_graph *g, dsc_node *n)
     }
     int nch = loss_chunks(N);
     double part[LOSS_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (N > (1 << 30))
+#pragma omp parallel for schedule(static) if (N > 32768)
     for (int c = 0; c < nch; c++) {
         double s = 0.0;
         for (int64_t k = chunk_lo(N, nch, c); k < chunk_lo(N, nch, c + 1); k++) {
@@ -307,7 +307,7 @@ static void el_vjp_rop(dsc_graph *g, dsc_node *n)
     float *rp = P_->grad ? P_->grad_tangent : NULL, *rt = T_->grad ? T_->grad_tangent : NULL;
     const int none = EL_RED(n) == DSC_REDUCE_NONE;
     const float norm = el_norm(g, n);
-#pragma omp parallel for schedule(static) if (N > (1 << 30))
+#pragma omp parallel for schedule(static) if (N > 32768)
     for (int64_t k = 0; k < N; k++) {
         float fpp, fpt, ftt, gk = (none ? gr[k] : gr[0]) * norm;
         el_d2(kind, pv[k], tv[k], EL_A(k), lt, &fpp, &fpt, &ftt);
