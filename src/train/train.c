@@ -1145,50 +1145,51 @@ dsc_status dsc_trainer_run(dsc_trainer *t, dsc_train_result *res)
             step_seen = b;
             step_time = now_s() - t0;
         } else {
-        do {
-            int64_t b;
-            DSC_TRY(dsc_loader_next(&t->loader, t->xb, t->yb, &b, &epoch_end));
-            const double t0 = now_s();
-            if (dsc_graph_batch(g) != b)
-                DSC_TRY(dsc_graph_set_batch(g, b));
-            DSC_TRY(dsc_graph_set_input(g, m->input, t->xb, (size_t)(b * d)));
-            DSC_TRY(dsc_graph_set_input(g, m->target, t->yb, (size_t)b));
-            DSC_TRY(dsc_graph_forward(g));
-            const double loss = dsc_graph_loss(g);
-            if (!isfinite(loss))
-                return diverged_in_node(t, 0, loss);
-            DSC_TRY(k == 0 ? dsc_graph_backward(g) : dsc_graph_backward_accumulate(g));
-            step_time += now_s() - t0;
-            dsc_tensor lg = dsc_node_value(g, m->logits);
-            dsc_train_count_correct(lg.data + lg.offset, t->yb, b, C, &t->ep_correct, NULL);
-            step_loss += loss * (double)b;
-            step_seen += b;
-            k++;
-        } while (k < K && !epoch_end);
-        const double t1 = now_s();
-        /* Each backward gives the gradient of its micro-batch's mean loss; the step uses their
-         * mean (PyTorch's `(loss / K).backward()` recipe). */
-        if (k > 1) {
-            const float inv = 1.0f / (float)k;
-            for (size_t i = 0; i < P; i++)
-                grads[i] *= inv;
-        }
-        const char *bad = nonfinite_param(g, grads);
-        if (bad)
-            return DSC_ERROR(DSC_ERR_NUMERIC,
-                             "diverged at step %lld (epoch %lld): the gradient of parameter '%s' is not finite "
-                             "(loss %g); stopped, the last good checkpoint is kept%s%s",
-                             (long long)(t->step + 1), (long long)(t->epoch + 1), bad, step_loss / (double)step_seen,
-                             t->ckpt_path[0] ? ": " : "", t->ckpt_path);
-        if (!t->no_lr)
-            DSC_TRY(dsc_schedule_apply(t->sched, t->opt, t->base_lrs, t->step));
-        ta.lr = current_lr(t);
-        if (dsc_transform_len(t->tx) > 0)
-            DSC_TRY(dsc_transform_apply(t->tx, &ta, &ts));
-        else
-            ts.grad_norm = dsc_grad_norm(DSC_FLOAT32, grads, P, 2.0);
-        DSC_TRY(dsc_optim_step(t->opt, params, grads));
-        step_time += now_s() - t1;
+            do {
+                int64_t b;
+                DSC_TRY(dsc_loader_next(&t->loader, t->xb, t->yb, &b, &epoch_end));
+                const double t0 = now_s();
+                if (dsc_graph_batch(g) != b)
+                    DSC_TRY(dsc_graph_set_batch(g, b));
+                DSC_TRY(dsc_graph_set_input(g, m->input, t->xb, (size_t)(b * d)));
+                DSC_TRY(dsc_graph_set_input(g, m->target, t->yb, (size_t)b));
+                DSC_TRY(dsc_graph_forward(g));
+                const double loss = dsc_graph_loss(g);
+                if (!isfinite(loss))
+                    return diverged_in_node(t, 0, loss);
+                DSC_TRY(k == 0 ? dsc_graph_backward(g) : dsc_graph_backward_accumulate(g));
+                step_time += now_s() - t0;
+                dsc_tensor lg = dsc_node_value(g, m->logits);
+                dsc_train_count_correct(lg.data + lg.offset, t->yb, b, C, &t->ep_correct, NULL);
+                step_loss += loss * (double)b;
+                step_seen += b;
+                k++;
+            } while (k < K && !epoch_end);
+            const double t1 = now_s();
+            /* Each backward gives the gradient of its micro-batch's mean loss; the step uses their
+             * mean (PyTorch's `(loss / K).backward()` recipe). */
+            if (k > 1) {
+                const float inv = 1.0f / (float)k;
+                for (size_t i = 0; i < P; i++)
+                    grads[i] *= inv;
+            }
+            const char *bad = nonfinite_param(g, grads);
+            if (bad)
+                return DSC_ERROR(DSC_ERR_NUMERIC,
+                                 "diverged at step %lld (epoch %lld): the gradient of parameter '%s' is not finite "
+                                 "(loss %g); stopped, the last good checkpoint is kept%s%s",
+                                 (long long)(t->step + 1), (long long)(t->epoch + 1), bad,
+                                 step_loss / (double)step_seen,
+                                 t->ckpt_path[0] ? ": " : "", t->ckpt_path);
+            if (!t->no_lr)
+                DSC_TRY(dsc_schedule_apply(t->sched, t->opt, t->base_lrs, t->step));
+            ta.lr = current_lr(t);
+            if (dsc_transform_len(t->tx) > 0)
+                DSC_TRY(dsc_transform_apply(t->tx, &ta, &ts));
+            else
+                ts.grad_norm = dsc_grad_norm(DSC_FLOAT32, grads, P, 2.0);
+            DSC_TRY(dsc_optim_step(t->opt, params, grads));
+            step_time += now_s() - t1;
         }
         t->time_s += step_time;
         run_time += step_time;
