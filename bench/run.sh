@@ -210,3 +210,4 @@ log "$SUMMARY"
 cp "$RAW" "$OUT"
 echo
 echo "run.sh: wrote $OUT"
+bash "$ROOT/bench/run_optim.sh" "$BUILD"
