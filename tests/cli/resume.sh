@@ -47,6 +47,17 @@ acc=(--model mlp:64-32-10 --data digits --opt sgd:lr=0.05,momentum=0.9 --batch-s
 "$bin" train --resume "$tmp/accpart" --epochs 3 >/dev/null 2>&1
 same_run "accumulation, stop after 2 epochs" "$tmp/accfull" "$tmp/accpart"
 
+# A closure optimizer (SAM: two evaluations per step) with dropout and BatchNorm, and
+# --no-decay-bias-norm (parameter groups, rebuilt on resume from config.json).
+sam=(--model "mlp:64-32-10,dropout=0.2,batchnorm=1" --data digits --opt "sam:base=[adamw:lr=1e-3,weight_decay=0.1],rho=0.05"
+     --no-decay-bias-norm --batch-size 32 --seed 5)
+"$bin" train "${sam[@]}" --epochs 2 --out "$tmp/samfull" >/dev/null 2>&1
+check "sam + --no-decay-bias-norm run" "$?" 0
+"$bin" train "${sam[@]}" --steps 30 --out "$tmp/sampart" >/dev/null 2>&1
+"$bin" train --resume "$tmp/sampart" --steps 0 --epochs 2 >/dev/null 2>&1
+check "sam + --no-decay-bias-norm resumed" "$?" 0
+same_run "sam + --no-decay-bias-norm, stop at step 30, resume to 2 epochs" "$tmp/samfull" "$tmp/sampart"
+
 # Ctrl-C inside an epoch: resuming reaches the same end.
 ctl=(--model mlp:64-32-10 --data digits --opt adam:lr=1e-3 --batch-size 8 --seed 2 --epochs 60)
 "$bin" train "${ctl[@]}" --out "$tmp/cfull" >/dev/null 2>&1
