@@ -2,6 +2,8 @@
  * JVP and HVP (R-op) in train and eval mode, values against PyTorch 1.13 fixtures
  * (tools/gen_norm_fixtures.py), dropout statistics and determinism, running statistics
  * under checkpointing, embedding range errors, per-example gradients. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -503,6 +505,71 @@ static void test_pool_torch(void)
     free(xv);
 }
 
+/* The vectorized 2x2 / stride-2 max pool against the general loop (DSC_POOL_GENERIC=1):
+ * values and argmax bit-identical on data with many ties, NaNs and -inf. The argmax is read
+ * through the JVP: with input tangent x' = flat index, y' = x'[argmax] is the argmax itself. */
+static void pool2x2_run(int64_t N, int64_t C, int64_t H, int64_t W, int ceil_mode, const float *xv, float *yv,
+                        float *iv)
+{
+    dsc_graph *g = dsc_graph_new();
+    int64_t xs[4] = {N, C, H, W};
+    dsc_id x = dsc_input(g, "x", 4, xs);
+    dsc_id y = dsc_max_pool2d(g, x, popts(2, 2, 0, 0, 0, 0, ceil_mode, 1));
+    CHECK_OK(dsc_graph_compile(g, dsc_sum(g, y, 0, NULL, 0)));
+    size_t nx = (size_t)(N * C * H * W);
+    float *t = malloc(nx * sizeof(float));
+    for (size_t i = 0; i < nx; i++)
+        t[i] = (float)i;
+    CHECK_OK(dsc_graph_set_input(g, x, xv, nx));
+    CHECK_OK(dsc_graph_set_input_tangent(g, x, t, nx));
+    CHECK_OK(dsc_graph_jvp(g, NULL));
+    dsc_tensor yt = dsc_node_value(g, y), tt = dsc_node_tangent(g, y);
+    memcpy(yv, yt.data, (size_t)dsc_tensor_numel(&yt) * sizeof(float));
+    memcpy(iv, tt.data, (size_t)dsc_tensor_numel(&yt) * sizeof(float));
+    free(t);
+    dsc_graph_free(g);
+}
+
+static void test_pool2x2_fast_vs_general(void)
+{
+    const int64_t cases[][5] = {{3, 5, 24, 24, 0}, {2, 7, 8, 8, 0}, {2, 3, 7, 9, 0}, {1, 2, 2, 34, 0},
+                                {2, 3, 5, 7, 1}, {1, 1, 2, 2, 0}, {2, 2, 10, 66, 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int64_t N = cases[c][0], C = cases[c][1], H = cases[c][2], W = cases[c][3];
+        const int ceil_mode = (int)cases[c][4];
+        const size_t nx = (size_t)(N * C * H * W), ny = (size_t)(N * C * ((H + ceil_mode) / 2) * ((W + ceil_mode) / 2));
+        float *xv = malloc(nx * sizeof(float)), *y[2], *ix[2];
+        dsc_test_fill(xv, nx, 500 + c, -2, 2);
+        for (size_t i = 0; i < nx; i++) {
+            xv[i] = floorf(xv[i]); /* 4 levels: ties in most windows */
+            if (i % 11 == 3)
+                xv[i] = NAN;
+            else if (i % 13 == 5)
+                xv[i] = -INFINITY;
+            else if (i % 17 == 2)
+                xv[i] = -NAN;
+        }
+        for (int k = 0; k < 2; k++) {
+            y[k] = malloc(ny * sizeof(float));
+            ix[k] = malloc(ny * sizeof(float));
+            if (k)
+                setenv("DSC_POOL_GENERIC", "1", 1);
+            pool2x2_run(N, C, H, W, ceil_mode, xv, y[k], ix[k]);
+            unsetenv("DSC_POOL_GENERIC");
+        }
+        if (memcmp(y[0], y[1], ny * sizeof(float)) != 0 || memcmp(ix[0], ix[1], ny * sizeof(float)) != 0) {
+            fprintf(stderr, "max_pool2d 2x2 fast vs general differ on [%lld, %lld, %lld, %lld] ceil %d\n",
+                    (long long)N, (long long)C, (long long)H, (long long)W, ceil_mode);
+            dsc_test_failures++;
+        }
+        for (int k = 0; k < 2; k++) {
+            free(y[k]);
+            free(ix[k]);
+        }
+        free(xv);
+    }
+}
+
 /* Ties go to the first maximum (gradient lands there), and bad options are rejected. */
 static void test_pool_ties_and_errors(void)
 {
@@ -797,6 +864,6 @@ static void test_embedding_per_example(void)
 DSC_TEST_MAIN("norm_pool", TEST(test_bn_gradcheck_train), TEST(test_bn_gradcheck_eval), TEST(test_bn_torch),
               TEST(test_bn_checkpoint_running_stats), TEST(test_bn_errors), TEST(test_bn_per_example),
               TEST(test_ln_gradcheck), TEST(test_ln_torch), TEST(test_ln_per_example), TEST(test_pool_gradcheck),
-              TEST(test_pool_torch), TEST(test_pool_ties_and_errors), TEST(test_dropout_gradcheck),
+              TEST(test_pool_torch), TEST(test_pool_ties_and_errors), TEST(test_pool2x2_fast_vs_general), TEST(test_dropout_gradcheck),
               TEST(test_dropout_stats_and_determinism), TEST(test_dropout_checkpoint), TEST(test_embedding), TEST(test_embedding_per_example),
               TEST(test_threads_bit_identical))

@@ -20,6 +20,7 @@
  * runs in a fixed order, so results do not depend on the thread count. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "descent/ops.h"
@@ -108,6 +109,34 @@ static dsc_status pool_infer(dsc_graph *g, dsc_node *n)
         }                            \
     } while (0)
 
+/* One output row of the 2x2 / stride-2 pool with both input rows r0, r1 fully inside the plane:
+ * y[ow] = max(r0[2ow], r0[2ow+1], r1[2ow], r1[2ow+1]) and a[ow] = base + 2ow + its offset in
+ * {0, 1, W, W+1}. Same rule as POOL_TAKE (a later element wins when strictly greater or NaN; a
+ * window's first element is taken before any comparison, which equals the general path's start
+ * from -inf), written with selects instead of branches so that GCC vectorizes the loop over ow
+ * (stride-2 loads become even/odd deinterleaves; the comparisons become masks and blends) with
+ * or without -march=native. (v != v) is isnan(v) without -ffast-math, which the build never uses. */
+static void maxpool2x2_row(const float *restrict r0, const float *restrict r1, float *restrict y,
+                           int32_t *restrict a, int64_t OW, int32_t base, int32_t W)
+{
+    for (int64_t ow = 0; ow < OW; ow++) {
+        const float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+        float m = v0;
+        int32_t o = 0;
+        int t = (v1 > m) | (v1 != v1);
+        m = t ? v1 : m;
+        o = t ? 1 : o;
+        t = (v2 > m) | (v2 != v2);
+        m = t ? v2 : m;
+        o = t ? W : o;
+        t = (v3 > m) | (v3 != v3);
+        m = t ? v3 : m;
+        o = t ? W + 1 : o;
+        y[ow] = m;
+        a[ow] = base + 2 * (int32_t)ow + o;
+    }
+}
+
 static void maxpool_forward(dsc_graph *g, dsc_node *n)
 {
     pool_geom p;
@@ -116,13 +145,25 @@ static void maxpool_forward(dsc_graph *g, dsc_node *n)
     float *y = n->value;
     int32_t *arg = (int32_t *)n->aux;
     const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
-    /* Fast path: the 2x2 / stride 2 / no padding pool of CNNs, windows fully inside. */
-    const int fast2 = p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0;
+    /* 2x2 / stride 2 / no padding, the pool of CNNs. Every window lies fully inside unless
+     * ceil_mode clips the last row or column (odd H or W); then the scalar 2x2 loop below runs.
+     * DSC_POOL_GENERIC=1 forces the general loop (tests compare both bit for bit). */
+    const int generic = getenv("DSC_POOL_GENERIC") != NULL;
+    const int fast2 = !generic && p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0;
+    const int inside2 = fast2 && 2 * p.OH <= p.H && 2 * p.OW <= p.W;
 #pragma omp parallel for schedule(static) if (p.planes * OHW > POOL_PAR_MIN)
     for (int64_t pl = 0; pl < p.planes; pl++) {
         const float *xp = x + pl * HW;
         float *yp = y + pl * OHW;
         int32_t *ap = arg + pl * OHW;
+        if (inside2) {
+            for (int64_t oh = 0; oh < p.OH; oh++) {
+                const float *r0 = xp + 2 * oh * p.W;
+                maxpool2x2_row(r0, r0 + p.W, yp + oh * p.OW, ap + oh * p.OW, p.OW, (int32_t)(2 * oh * p.W),
+                               (int32_t)p.W);
+            }
+            continue;
+        }
         if (fast2) {
             for (int64_t oh = 0; oh < p.OH; oh++) {
                 const int64_t h = 2 * oh;
