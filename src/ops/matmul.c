@@ -86,7 +86,9 @@ static void mm_offsets(const mm_layout *L, int64_t i, int64_t *ia, int64_t *ib)
  * (each is still one dsc_sgemm call, which stays in its thread inside a parallel region and
  * cuts by shape only: the same calls and bits for any thread count). */
 #define MM_PAR_MIN 65536 /* multiply-adds per batch matrix below which a loop stays serial */
-static inline int mm_par(const mm_layout *L) { return L->nb > 1 && (int64_t)L->n * L->k * L->m * L->nb >= MM_PAR_MIN; }
+#ifdef _OPENMP /* only used by the pragmas below */
+static int mm_par(const mm_layout *L) { return L->nb > 1 && (int64_t)L->n * L->k * L->m * L->nb >= MM_PAR_MIN; }
+#endif
 
 /* C_i = A_ia B_ib + beta C_i. */
 static void mm_fwd(const mm_layout *L, const float *A, const float *B, float *C, float beta)
