@@ -61,8 +61,8 @@ for SET in dense sparse; do
     done
     if [ $SET = dense ]; then
         printf '%-18s %12s %14s %7s   %s\n' "solver (ours/skl)" "ours s" "sklearn s" speedup "(time to f-f*<=1e-8)"
-        for pair in lbfgs:lbfgs newton:newton-cg; do
-            o=${pair%%:*}; k=${pair#*:}
+        for pair in lbfgs:lbfgs newton:newton-cg newton:hess=cg:newton-cg; do
+            o=${pair%:*}; k=${pair##*:}
             L=$(ours "$F" $o --tol 1e-8 --epochs 100000)
             R=$(grep "solver=$k " "$TMP")
             to=$(field time_s "$L"); so=$(field subopt "$L")

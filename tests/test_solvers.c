@@ -657,6 +657,57 @@ static void test_lazy_sparse(void)
     dsc_dataset_free(&dense);
 }
 
+/* Matrix-free Newton-CG (newton:hess=cg, truncated CG with eta_k = min(0.5, sqrt||g||)) on dense
+ * logreg:l2=1e-3 (logistic:n=2000,d=50, from 0): reaches f - f* <= 1e-10, its w agrees with dense
+ * Newton's to 1e-8, and converges superlinearly: the ratio e_{k+1}/e_k of successive errors shrinks
+ * (checked for every e_k in (1e-9, 1), at least two ratios). Measured e_k: 4.03, 2.62, 1.54, 0.601,
+ * 0.0977, 2.67e-3, 3.05e-6, 1.1e-9, 3.4e-15 (ratios 0.16, 0.027, 1.1e-3, 3.6e-4, 3.1e-6); |w_cg - w_dense| = 1e-14. */
+static void test_newton_cg(void)
+{
+    dsc_dataset ds = load("logistic:n=2000,d=50", 1);
+    lab l = make_lab("logreg:l2=1e-3", &ds);
+    if (l.p) {
+        dsc_solver_opts o;
+        dsc_solver_opts_init(&o);
+        o.epochs = 2000;
+        o.f_star = l.fstar;
+        o.w_star = l.wstar;
+        o.record_iters = 1;
+        o.max_iter = 12;
+        double *wc = calloc((size_t)l.p->dim, sizeof(double)), *wd = calloc((size_t)l.p->dim, sizeof(double));
+        dsc_solver_result r;
+        CHECK_OK(dsc_solver_run("newton:hess=cg", l.p, &o, wc, &r));
+        CHECK(r.subopt <= 1e-10);
+        double prev_ratio = INFINITY;
+        int checked = 0;
+        for (int k = 0; k + 1 < r.n_trace; k++) {
+            double e = r.trace[k].dist, en = r.trace[k + 1].dist;
+            fprintf(stderr, "  newton-cg: e_%d = %.3g\n", k, e);
+            if (e > 1e-9 && e < 1.0) {
+                double ratio = en / e;
+                fprintf(stderr, "    e_{k+1}/e_k = %.3g\n", ratio);
+                CHECK(ratio < prev_ratio);
+                prev_ratio = ratio;
+                checked++;
+            }
+        }
+        CHECK(checked >= 2);
+        dsc_solver_result_free(&r);
+        o.record_iters = 0;
+        CHECK_OK(dsc_solver_run("newton", l.p, &o, wd, &r));
+        dsc_solver_result_free(&r);
+        double diff = 0.0;
+        for (int64_t j = 0; j < l.p->dim; j++)
+            diff = fmax(diff, fabs(wc[j] - wd[j]));
+        fprintf(stderr, "  newton-cg vs newton: max |w_cg - w_dense| = %.3g\n", diff);
+        CHECK(diff <= 1e-8);
+        free(wc);
+        free(wd);
+    }
+    lab_free(&l);
+    dsc_dataset_free(&ds);
+}
+
 /* Results are bit-identical for 1 and 2 threads (the full gradients use fixed chunks; the solvers
  * are sequential): n = 10000 > one 4096-row chunk. */
 static void test_threads(void)
@@ -867,5 +918,5 @@ static void test_cleanup(void)
 DSC_TEST_MAIN("solvers", TEST(test_projections_sampler), TEST(test_errors), TEST(test_counting),
               TEST(test_gd_linear_rate), TEST(test_nesterov_sqrt_kappa), TEST(test_newton_quadratic),
               TEST(test_min_norm), TEST(test_sgd_floor_vs_decreasing), TEST(test_sag_bound), TEST(test_vr_linear),
-              TEST(test_sag_glm_equiv), TEST(test_lazy_sparse), TEST(test_threads), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
+              TEST(test_sag_glm_equiv), TEST(test_lazy_sparse), TEST(test_threads), TEST(test_newton_cg), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
               TEST(test_cleanup))

@@ -203,9 +203,10 @@ static const solver_def solvers[] = {
      "Polyak's heavy ball: lr = 4/(sqrt L + sqrt mu)^2, momentum = ((sqrt k - 1)/(sqrt k + 1))^2"},
     {"cg", slv_cg, KEYS("restart"),
      "linear conjugate gradient on quadratics (quadratic, lsq, ridge); restart=dim (iterations)"},
-    {"newton", slv_newton, KEYS("damped", "c", "beta"),
+    {"newton", slv_newton, KEYS("damped", "c", "beta", "hess", "cg_tol", "max_cg"),
      "Newton's method with a dense Hessian (Cholesky); damped=1: Armijo backtracking on the Newton\n"
-     "        direction (c=1e-4, beta=0.5); damped=0: unit steps"},
+     "        direction (c=1e-4, beta=0.5); damped=0: unit steps; hess=cg: matrix-free Newton-CG (truncated\n"
+     "        CG on Hessian-vector products to ||Hd + g|| <= min(cg_tol=0.5, sqrt||g||) ||g||, max_cg=max(dim,200))"},
     {"cubic", slv_cubic, KEYS("M"),
      "cubic-regularized Newton (Nesterov & Polyak) with adaptive M (ARC): M starts at the problem's rho or 1"},
     {"bfgs", slv_bfgs, KEYS("c", "beta"), "BFGS (dense inverse Hessian) with Armijo backtracking"},
