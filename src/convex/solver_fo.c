@@ -10,15 +10,6 @@
 
 #include "convex/solver_internal.h"
 
-#define ALLOC(ptr, count)                                                                                           \
-    do {                                                                                                        \
-        (ptr) = calloc((size_t)((count) > 0 ? (count) : 1), sizeof *(ptr));                                        \
-        if (!(ptr)) {                                                                                           \
-            st = DSC_ERROR(DSC_ERR_NOMEM, "%s: cannot allocate %lld values", s->name, (long long)(count));        \
-            goto done;                                                                                          \
-        }                                                                                                       \
-    } while (0)
-
 static dsc_status need_smooth(slv *s)
 {
     if (!s->p->smooth)

@@ -3,6 +3,8 @@
 #ifndef DSC_SOLVER_INTERNAL_H
 #define DSC_SOLVER_INTERNAL_H
 
+#include <stdlib.h>
+
 #include "descent/convex.h"
 #include "descent/rng.h"
 #include "descent/solvers.h"
@@ -98,5 +100,16 @@ static inline void slv_axpy(int64_t n, double a, const double *x, double *y)
     for (int64_t j = 0; j < n; j++)
         y[j] += a * x[j];
 }
+
+/* Allocate `count` zeroed values into ptr, or record an out-of-memory error in `st` and jump to
+ * the caller's `done:` label (solvers free everything there). Needs `st` and `s` in scope. */
+#define ALLOC(ptr, count)                                                                                           \
+    do {                                                                                                        \
+        (ptr) = calloc((size_t)((count) > 0 ? (count) : 1), sizeof *(ptr));                                        \
+        if (!(ptr)) {                                                                                           \
+            st = DSC_ERROR(DSC_ERR_NOMEM, "%s: cannot allocate %lld values", s->name, (long long)(count));        \
+            goto done;                                                                                          \
+        }                                                                                                       \
+    } while (0)
 
 #endif

@@ -9,15 +9,6 @@
 
 #include "convex/solver_internal.h"
 
-#define ALLOC(ptr, count)                                                                                           \
-    do {                                                                                                        \
-        (ptr) = calloc((size_t)((count) > 0 ? (count) : 1), sizeof *(ptr));                                        \
-        if (!(ptr)) {                                                                                           \
-            st = DSC_ERROR(DSC_ERR_NOMEM, "%s: cannot allocate %lld values", s->name, (long long)(count));        \
-            goto done;                                                                                          \
-        }                                                                                                       \
-    } while (0)
-
 static double lmax(const dsc_convex_problem *p)
 {
     return p->L_max > 0.0 ? p->L_max : p->L;
@@ -861,82 +852,37 @@ done:
     return st;
 }
 
-/* SARAH (Nguyen, Liu, Scheinberg & Takac 2017): v_0 = grad f(w_0), w_1 = w_0 - lr v_0;
- * v_t = g_i(w_t) - g_i(w_{t-1}) + v_{t-1}, w_{t+1} = w_t - lr v_t; restart with a full gradient every m steps.
- * Linear convergence for strongly convex f with lr <= 1/(2L) and m large enough. */
-dsc_status slv_sarah(slv *s, double *w)
+/* The recursive gradient estimator shared by SARAH and SPIDER: every `period` steps v = grad f(w),
+ * else v += g(w) - g(w_prev) with g the gradient of one sampled example (batch == 0) or the mean
+ * over a sampled batch of `batch` examples; then w <- prox(w - lr v). */
+static dsc_status recursive_estimator(slv *s, double *w, double lr, int64_t period, int64_t batch)
 {
-    int64_t m;
-    double lr;
-    double *v = NULL, *wp = NULL, *g1 = NULL, *g0 = NULL;
-    dsc_status st = dsc_kvspec_int(s->spec, "m", s->n, 1, INT64_MAX / 4, &m);
-    if (!st)
-        st = slv_lr(s, 1.0 / (2.0 * lmax(s->p)), "L_max", &lr);
-    if (st)
-        return st;
-    s->res->step = lr;
-    ALLOC(v, s->dim);
-    ALLOC(wp, s->dim);
-    ALLOC(g1, s->dim);
-    ALLOC(g0, s->dim);
-    if (slv_begin(s, w))
-        goto done;
-    for (int64_t t = 0;; t++) {
-        if (t % m == 0) {
-            slv_grad(s, w, v);
-        } else {
-            int64_t i = slv_below(s, s->n);
-            slv_egrad(s, i, w, g1);
-            slv_egrad(s, i, wp, g0);
-            for (int64_t j = 0; j < s->dim; j++)
-                v[j] += g1[j] - g0[j];
-        }
-        memcpy(wp, w, (size_t)s->dim * sizeof *wp);
-        slv_axpy(s->dim, -lr, v, w);
-        prox(s, lr, w);
-        if (slv_step(s, w))
-            break;
-    }
-done:
-    free(v);
-    free(wp);
-    free(g1);
-    free(g0);
-    return st;
-}
-
-/* SPIDER (Fang, Li, Lin & Zhang 2018) in the constant-step form of SpiderBoost (Wang et al. 2019): every
- * q steps v = grad f(w), else v += g_B(w) - g_B(w_prev) (|B| = b); w <- w - lr v, lr = 1/(2L).
- * O(n + sqrt(n)/eps^2) gradient evaluations to an eps-stationary point (nonconvex). */
-dsc_status slv_spider(slv *s, double *w)
-{
-    int64_t b, q;
-    double lr;
+    dsc_status st = DSC_OK;
     double *v = NULL, *wp = NULL, *g1 = NULL, *g0 = NULL;
     int64_t *idx = NULL;
-    dsc_status st = dsc_kvspec_int(s->spec, "b", 1, 1, s->n, &b);
-    if (!st)
-        st = dsc_kvspec_int(s->spec, "q", (s->n + b - 1) / b, 1, INT64_MAX / 4, &q);
-    if (!st)
-        st = slv_lr(s, 1.0 / (2.0 * lmax(s->p)), "L_max", &lr);
-    if (st)
-        return st;
     s->res->step = lr;
     ALLOC(v, s->dim);
     ALLOC(wp, s->dim);
     ALLOC(g1, s->dim);
     ALLOC(g0, s->dim);
-    ALLOC(idx, b);
+    if (batch > 0)
+        ALLOC(idx, batch);
     if (slv_begin(s, w))
         goto done;
     for (int64_t t = 0;; t++) {
-        if (t % q == 0) {
+        if (t % period == 0) {
             slv_grad(s, w, v);
         } else {
-            for (int64_t k = 0; k < b; k++)
-                idx[k] = slv_below(s, s->n);
-            slv_bgrad(s, idx, b, w, g1);
-            slv_bgrad(s, idx, b, wp, g0);
+            if (batch > 0) {
+                for (int64_t k = 0; k < batch; k++)
+                    idx[k] = slv_below(s, s->n);
+                slv_bgrad(s, idx, batch, w, g1);
+                slv_bgrad(s, idx, batch, wp, g0);
+            } else {
+                int64_t i = slv_below(s, s->n);
+                slv_egrad(s, i, w, g1);
+                slv_egrad(s, i, wp, g0);
+            }
             for (int64_t j = 0; j < s->dim; j++)
                 v[j] += g1[j] - g0[j];
         }
@@ -953,6 +899,38 @@ done:
     free(g0);
     free(idx);
     return st;
+}
+
+/* SARAH (Nguyen, Liu, Scheinberg & Takac 2017): v_0 = grad f(w_0), w_1 = w_0 - lr v_0;
+ * v_t = g_i(w_t) - g_i(w_{t-1}) + v_{t-1}, w_{t+1} = w_t - lr v_t; restart with a full gradient every m steps.
+ * Linear convergence for strongly convex f with lr <= 1/(2L) and m large enough. */
+dsc_status slv_sarah(slv *s, double *w)
+{
+    int64_t m;
+    double lr;
+    dsc_status st = dsc_kvspec_int(s->spec, "m", s->n, 1, INT64_MAX / 4, &m);
+    if (!st)
+        st = slv_lr(s, 1.0 / (2.0 * lmax(s->p)), "L_max", &lr);
+    if (st)
+        return st;
+    return recursive_estimator(s, w, lr, m, 0);
+}
+
+/* SPIDER (Fang, Li, Lin & Zhang 2018) in the constant-step form of SpiderBoost (Wang et al. 2019): every
+ * q steps v = grad f(w), else v += g_B(w) - g_B(w_prev) (|B| = b); w <- w - lr v, lr = 1/(2L).
+ * O(n + sqrt(n)/eps^2) gradient evaluations to an eps-stationary point (nonconvex). */
+dsc_status slv_spider(slv *s, double *w)
+{
+    int64_t b, q;
+    double lr;
+    dsc_status st = dsc_kvspec_int(s->spec, "b", 1, 1, s->n, &b);
+    if (!st)
+        st = dsc_kvspec_int(s->spec, "q", (s->n + b - 1) / b, 1, INT64_MAX / 4, &q);
+    if (!st)
+        st = slv_lr(s, 1.0 / (2.0 * lmax(s->p)), "L_max", &lr);
+    if (st)
+        return st;
+    return recursive_estimator(s, w, lr, q, b);
 }
 
 /* STORM (Cutkosky & Orabona 2019) with constant parameters: d_t = g_B(w_t) + (1 - a)(d_{t-1} - g_B(w_{t-1}))
