@@ -44,6 +44,8 @@ static const opt_def train_opts[] = {
     {"test-split", T_NUM, "0.2", "for data without a test split: fraction held out as the test set"},
     {"early-stop", T_INT, "0", "stop after PATIENCE epochs without a better val_loss (needs --val-split)"},
     {"accumulate", T_INT, "1", "micro-batches per optimizer step (gradient accumulation)"},
+    {"init", T_STR, "torch_default", "initializer of conv/linear weights, e.g. kaiming_normal:nonlinearity=relu,\n"
+                           "                       xavier_uniform, orthogonal:gain=1.41 (biases and norms keep torch's)"},
     {"augment", T_STR, "none", "image augmentation: crop[=PAD],flip,noise[=STD] (comma separated)"},
     {"standardize", T_STR, "auto", "standardize with the training split's statistics: feature (each feature),\n"
                            "                       channel (each image channel), off, auto (channel for images, else feature)"},
@@ -301,6 +303,7 @@ static int to_train_opts(const char *cmd, const resolved *r, dsc_train_opts *o)
     o->out_dir = get(r, "out");
     o->resume_dir = get(r, "resume");
     o->augment = get(r, "augment");
+    o->init = get(r, "init");
     if (!o->model)
         return usage_error(cmd, "--model is required (e.g. --model mlp:64-128-10); models: %s%s", dsc_model_names(),
                            "");
@@ -368,6 +371,11 @@ static int to_train_opts(const char *cmd, const resolved *r, dsc_train_opts *o)
     dsc_augment aug;
     if (dsc_augment_parse(o->augment, &aug) != DSC_OK) {
         fprintf(stderr, "descent %s: %s\n", cmd, dsc_last_error());
+        return 2;
+    }
+    dsc_init wi;
+    if (o->init && dsc_init_parse(o->init, &wi) != DSC_OK) {
+        fprintf(stderr, "descent %s: --init: %s\n", cmd, dsc_last_error());
         return 2;
     }
     return 0;

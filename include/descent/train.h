@@ -71,6 +71,8 @@ typedef struct dsc_train_opts {
     int early_stop;         /* patience in epochs on val_loss (0: off; needs val_split > 0) */
     int accumulate;         /* micro-batches per optimizer step (default 1) */
     const char *augment;    /* "crop,flip,noise" (NULL: none) */
+    const char *init;       /* initializer of conv/linear weights, a dsc_init_parse spec such as
+                               "kaiming_normal:nonlinearity=relu" (NULL or "torch_default": torch's default) */
     int standardize;        /* a dsc_standardize mode (statistics of the training split) */
     int sampling;           /* dsc_sampling: DSC_SAMPLE_SHUFFLE (default) or DSC_SAMPLE_REPLACEMENT */
     int drop_last;

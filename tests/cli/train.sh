@@ -107,6 +107,18 @@ has "all options final line" "$out" "^final: epochs=1 "
 check "steps with accumulation: floor(1438/16)=89 batches -> 45 steps" \
     "$(grep -c '"kind":"step"' "$tmp/opts/metrics.jsonl")" 45
 
+# --init: the weight initializer (torch_default is the default; another changes the run; a bad one is exit 2).
+a=$("$bin" train --model mlp:64-32-10 --data digits --steps 5 --seed 3 2>/dev/null | cut -d' ' -f3)
+b=$("$bin" train --model mlp:64-32-10 --data digits --steps 5 --seed 3 --init torch_default 2>/dev/null | cut -d' ' -f3)
+c=$("$bin" train --model mlp:64-32-10 --data digits --steps 5 --seed 3 --init kaiming_normal:nonlinearity=relu \
+    --out "$tmp/init" 2>/dev/null | cut -d' ' -f3)
+check "--init torch_default is the default" "$b" "$a"
+if [ -n "$c" ] && [ "$c" != "$a" ]; then echo "ok: --init kaiming_normal changes the run"; else echo "FAIL: --init kaiming_normal: '$c' vs '$a'"; fail=1; fi
+has "config.json records --init" "$(cat "$tmp/init/config.json")" '"init": "kaiming_normal:nonlinearity=relu"'
+err=$("$bin" train --model mlp:64-32-10 --data digits --init kaiming_sideways 2>&1 >/dev/null); rc=$?
+check "--init unknown exit 2" "$rc" 2
+has "--init error names the option and the choices" "$err" "--init: .*unknown initializer 'kaiming_sideways'.*kaiming_normal"
+
 # --steps instead of epochs.
 out=$("$bin" train --model mlp:64-32-10 --data digits --steps 10 --out "$tmp/steps" 2>/dev/null); rc=$?
 check "--steps exit 0" "$rc" 0
