@@ -18,6 +18,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+SEEDS = 5  # seeds over which the stochastic solvers' suboptimality is averaged (both sides)
+
 
 def gen(outdir):
     """Data sets in the model of descent's `logistic` generator (docs/DATA.md): x ~ N(0, I) (sparse:
@@ -61,11 +63,11 @@ def objective(X, y, w, lam):
     return float(np.mean(np.logaddexp(0.0, -y * z)) + 0.5 * lam * w @ w)
 
 
-def fit(X, y, lam, solver, max_iter, tol):
+def fit(X, y, lam, solver, max_iter, tol, seed=0):
     from sklearn.linear_model import LogisticRegression
     n = X.shape[0]
     clf = LogisticRegression(penalty="l2", C=1.0 / (n * lam), fit_intercept=False, solver=solver,
-                             max_iter=max_iter, tol=tol, random_state=0)
+                             max_iter=max_iter, tol=tol, random_state=seed)
     t0 = time.perf_counter()
     clf.fit(X, y)
     t = time.perf_counter() - t0
@@ -81,16 +83,19 @@ def main():
     X, y = load(ddir, which)
     import sklearn
     print("RESULT sklearn_version=%s n=%d d=%d" % (sklearn.__version__, X.shape[0], X.shape[1]))
-    # Stochastic solvers: max_iter counts epochs; tol=0 so all K epochs run. Best of 3 timings
-    # (the same seed gives the same iterate, so the subopt is the same).
+    # Stochastic solvers: max_iter counts epochs; tol=0 so all K epochs run. Best of 3 timings at
+    # random_state=0 (the same seed gives the same iterate); the subopt is the mean over random_state
+    # 0..SEEDS-1 (one seed's draw moves it by ~10 %).
     for solver in ("saga", "sag"):
         best = None
         for _ in range(3):
             t, w, it = fit(X, y, lam, solver, K, 0.0)
             best = t if best is None else min(best, t)
         f = objective(X, y, w, lam)
-        print("RESULT solver=%s epochs=%d time_s=%.6f time_per_pass=%.6f f=%.17g subopt=%.6e" %
-              (solver, it, best, best / it, f, f - fstar))
+        subs = [f - fstar] + [objective(X, y, fit(X, y, lam, solver, K, 0.0, seed)[1], lam) - fstar
+                              for seed in range(1, SEEDS)]
+        print("RESULT solver=%s epochs=%d time_s=%.6f time_per_pass=%.6f f=%.17g subopt=%.6e subopt_mean=%.6e" %
+              (solver, it, best, best / it, f, f - fstar, float(np.mean(subs))))
     if which != "dense":
         return
     # Time to f - f* <= 1e-8 for the deterministic solvers: tol=0 and the smallest max_iter at which the

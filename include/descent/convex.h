@@ -164,6 +164,9 @@ dsc_status dsc_convex_known_optimum(const dsc_convex_problem *p, double *w, doub
 /* The raw feature row i (without the intercept's 1): returns its number of stored entries; *idx
  * gets the column indices (NULL for dense rows, whose entries are 0..d-1), *val the values. */
 int64_t dsc_convex_row(const dsc_convex_problem *p, int64_t i, const int32_t **idx, const double **val);
+/* Asks the cache for row i (values, CSR indices, label) without waiting: a solver that draws its
+ * next example one step ahead hides the memory latency of a random row of a large data set. */
+void dsc_convex_row_prefetch(const dsc_convex_problem *p, int64_t i);
 /* Squared norm of the augmented row x~_i (includes the intercept's 1). */
 double dsc_convex_row_sqnorm(const dsc_convex_problem *p, int64_t i);
 /* z[0..K-1] = W^T x~_i (the margins / scores of example i, intercept included). */
@@ -172,6 +175,8 @@ void dsc_convex_margin(const dsc_convex_problem *p, int64_t i, const double *w, 
  * values) into dz if non-NULL, and the curvature d2phi_i/dz2 into d2z if non-NULL (K values: for
  * softmax the diagonal of the K x K Hessian; use dsc_convex_hvp for the full one). */
 double dsc_convex_dloss(const dsc_convex_problem *p, int64_t i, const double *z, double *dz, double *d2z);
+/* dphi_i/dz at margin z of a one-output model (K = 1): dsc_convex_dloss without the loss value. */
+double dsc_convex_dloss1(const dsc_convex_problem *p, int64_t i, double z);
 /* out += x~_i (outer) a: out[j*K + k] += x_ij a_k for the stored j, and the intercept entries += a_k. */
 void dsc_convex_row_axpy(const dsc_convex_problem *p, int64_t i, const double *a, double *out);
 /* Adds l2 * w_reg to grad (the ridge term of every f_i): the intercept entries are untouched. */

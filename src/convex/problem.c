@@ -73,6 +73,38 @@ int64_t dsc_convex_row(const dsc_convex_problem *p, int64_t i, const int32_t **i
     return p->d;
 }
 
+void dsc_convex_row_prefetch(const dsc_convex_problem *p, int64_t i)
+{
+#if defined(__GNUC__)
+    const dsc_convex_impl *m = p->impl;
+    const char *v, *c = NULL;
+    size_t vb, cb = 0;
+    if (p->sparse) {
+        int64_t a = m->rp[i], nnz = m->rp[i + 1] - a;
+        v = (const char *)(m->val + a);
+        c = (const char *)(m->ci + a);
+        vb = (size_t)nnz * sizeof *m->val;
+        cb = (size_t)nnz * sizeof *m->ci;
+    } else {
+        v = (const char *)(m->X + i * p->d);
+        vb = (size_t)p->d * sizeof *m->X;
+    }
+    /* one hint per 64-byte line, including a partial last line */
+    for (size_t o = 0; o < vb; o += 64)
+        __builtin_prefetch(v + o);
+    if (vb)
+        __builtin_prefetch(v + vb - 1);
+    for (size_t o = 0; o < cb; o += 64)
+        __builtin_prefetch(c + o);
+    if (cb)
+        __builtin_prefetch(c + cb - 1);
+    __builtin_prefetch(m->y + i);
+#else
+    (void)p;
+    (void)i;
+#endif
+}
+
 double dsc_convex_row_sqnorm(const dsc_convex_problem *p, int64_t i)
 {
     return p->impl->sqn[i];
@@ -286,6 +318,18 @@ double dsc_convex_dloss(const dsc_convex_problem *p, int64_t i, const double *z,
     }
     }
     return 0.0;
+}
+
+double dsc_convex_dloss1(const dsc_convex_problem *p, int64_t i, double z)
+{
+    const dsc_convex_impl *m = p->impl;
+    if (m->loss == LOSS_LOGISTIC) { /* the common case without log1p: -y sigma(-y z) */
+        double y = m->y[i];
+        return -y * sigma_neg(y * z);
+    }
+    double dz;
+    dsc_convex_dloss(p, i, &z, &dz, NULL);
+    return dz;
 }
 
 /* Softmax probabilities of scores z (K values). */

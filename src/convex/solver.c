@@ -204,9 +204,10 @@ static const solver_def solvers[] = {
     {"cg", slv_cg, KEYS("restart"),
      "linear conjugate gradient on quadratics (quadratic, lsq, ridge); restart=dim (iterations)"},
     {"newton", slv_newton, KEYS("damped", "c", "beta", "hess", "cg_tol", "max_cg"),
-     "Newton's method with a dense Hessian (Cholesky); damped=1: Armijo backtracking on the Newton\n"
-     "        direction (c=1e-4, beta=0.5); damped=0: unit steps; hess=cg: matrix-free Newton-CG (truncated\n"
-     "        CG on Hessian-vector products to ||Hd + g|| <= min(cg_tol=0.5, sqrt||g||) ||g||, max_cg=max(dim,200))"},
+     "Newton's method; hess=dense: the dense Hessian (Cholesky); hess=cg: matrix-free Newton-CG (truncated\n"
+     "        CG on Hessian-vector products to ||Hd + g|| <= min(cg_tol=0.5, sqrt||g||) ||g||, max_cg=max(dim,200));\n"
+     "        hess=auto (default): cg for linear models with dim > 64, else dense; damped=1: Armijo backtracking\n"
+     "        on the Newton direction (c=1e-4, beta=0.5); damped=0: unit steps"},
     {"cubic", slv_cubic, KEYS("M"),
      "cubic-regularized Newton (Nesterov & Polyak) with adaptive M (ARC): M starts at the problem's rho or 1"},
     {"bfgs", slv_bfgs, KEYS("c", "beta"), "BFGS (dense inverse Hessian) with Armijo backtracking"},
@@ -239,8 +240,9 @@ static const solver_def solvers[] = {
      "        mixed (1/2 uniform + 1/2 prop. to L_i, sum tree); ls=1: backtracking estimate of L (start L0=1,\n"
      "        lr = 1/L_est); storage=auto (glm for linear models: n*K scalars) | glm | full (n x dim table)"},
     {"saga", slv_saga, KEYS("lr", "init", "storage"),
-     "SAGA (Defazio, Bach & Lacoste-Julien): lr=1/(3 L_max); init=full | zero; storage as sag;\n"
-     "        proximal step for l1 problems"},
+     "SAGA (Defazio, Bach & Lacoste-Julien): lr=1/(3 L_max), or 1/(2 L_max + min(2 mu n, L_max)) when mu > 0;\n"
+     "        init=full | zero (unbiased, 1/n) | seen (average over the examples seen, as scikit-learn);\n"
+     "        storage as sag; proximal step for l1 problems"},
     {"svrg", slv_svrg, KEYS("lr", "m", "option"),
      "SVRG (Johnson & Zhang): lr=1/(10 L_max), inner loop m=2n, option=1 (snapshot = last iterate) |\n"
      "        2 (a uniformly random inner iterate)"},

@@ -380,12 +380,15 @@ static void newton_cg_dir(slv *s, const double *w, const double *g, double eta_m
     }
 }
 
+/* hess=auto picks matrix-free CG for linear models above this dimension. */
+#define NEWTON_AUTO_CG_DIM 64
+
 /* Newton's method: d = -H^{-1} g; damped: Armijo backtracking from t = 1 (Boyd & Vandenberghe 9.5):
  * quadratic convergence near w* (||w+ - w*|| <= (rho / (2 mu)) ||w - w*||^2). */
 dsc_status slv_newton(slv *s, double *w)
 {
-    static const char *const hess_modes[] = {"dense", "cg", NULL};
-    int damped, cg = 0;
+    static const char *const hess_modes[] = {"auto", "dense", "cg", NULL};
+    int damped, cg = 0, hess = 0;
     int64_t max_cg = 0;
     double c, beta, cg_tol = 0.5;
     double *g = NULL, *H = NULL, *Hs = NULL, *d = NULL, *wn = NULL;
@@ -395,7 +398,10 @@ dsc_status slv_newton(slv *s, double *w)
     if (!st)
         st = ls_params(s, &c, &beta);
     if (!st)
-        st = dsc_kvspec_choice(s->spec, "hess", hess_modes, 0, &cg);
+        st = dsc_kvspec_choice(s->spec, "hess", hess_modes, 0, &hess);
+    /* auto: a linear model's dense Hessian X^T D X costs n dim^2 per iteration, a CG step (one HVP) about
+     * 2 n nnz(row): matrix-free CG wins once dim exceeds a few dozen (~20 CG steps per iteration) */
+    cg = hess == 2 || (hess == 0 && s->p->linear && s->dim > NEWTON_AUTO_CG_DIM);
     if (!st)
         st = dsc_kvspec_double(s->spec, "cg_tol", 0.5, 1e-16, 1.0, &cg_tol);
     if (!st)

@@ -34,6 +34,22 @@ static dsc_status table_fits(slv *s, int64_t per)
  *   const:  a_k = lr (default 1/(2 L_max)): E f - f* decreases linearly to a noise floor O(lr sigma^2 / mu)
  *   sqrt:   a_k = lr / sqrt(k+1): O(log k / sqrt k) for convex f
  *   strong: a_k = (2k+1) / (2 mu (k+1)^2) (Gower et al. 2019 with the catalog's convention): O(1/k) */
+/* The next example, drawn one step ahead by the linear-model fast paths: from SAG's non-uniform sampler
+ * or uniform; its row (and its entry of tab, if any) prefetched so that the memory latency of a random
+ * row overlaps the current step. */
+static int64_t draw_ahead(slv *s, const dsc_sum_tree *tree, const double *tab)
+{
+    int64_t i = tree ? dsc_sum_tree_sample(tree, slv_unif(s)) : slv_below(s, s->n);
+    dsc_convex_row_prefetch(s->p, i);
+#if defined(__GNUC__)
+    if (tab)
+        __builtin_prefetch(tab + i);
+#else
+    (void)tab;
+#endif
+    return i;
+}
+
 dsc_status slv_sgd(slv *s, double *w)
 {
     const dsc_convex_problem *p = s->p;
@@ -79,8 +95,12 @@ dsc_status slv_sgd(slv *s, double *w)
     double cs = 1.0; /* the scale of w = cs v on CSR data */
     if (slv_begin(s, w))
         goto done;
+    int64_t inext = fast && replace ? draw_ahead(s, NULL, NULL) : 0;
     for (int64_t k = 0;; k++) {
-        if (replace) {
+        if (fast && replace) {
+            idx[0] = inext;
+            inext = draw_ahead(s, NULL, NULL);
+        } else if (replace) {
             for (int64_t q = 0; q < b; q++)
                 idx[q] = slv_below(s, s->n);
         } else {
@@ -91,6 +111,8 @@ dsc_status slv_sgd(slv *s, double *w)
             }
             memcpy(idx, perm + pos, (size_t)b * sizeof *idx);
             pos += b;
+            if (fast && pos < s->n)
+                dsc_convex_row_prefetch(p, perm[pos]);
         }
         double a;
         if (sched == 0)
@@ -107,7 +129,7 @@ dsc_status slv_sgd(slv *s, double *w)
             const double *x;
             int64_t nnz = dsc_convex_row(p, i, &ci, &x);
             s->evals += 1.0;
-            double z = 0.0, dz;
+            double z = 0.0;
             if (!ci) {
                 for (int64_t j = 0; j < d; j++)
                     z += x[j] * w[j];
@@ -118,7 +140,7 @@ dsc_status slv_sgd(slv *s, double *w)
             }
             if (p->intercept)
                 z += w[d];
-            dsc_convex_dloss(p, i, &z, &dz, NULL);
+            double dz = dsc_convex_dloss1(p, i, z);
             double sh = 1.0 - a * p->l2;
             if (!ci) {
                 for (int64_t j = 0; j < d; j++)
@@ -216,7 +238,7 @@ static dsc_status table_init(slv *s, table *t, int storage, int init, const doub
     ALLOC(t->dz, t->K);
     ALLOC(t->delta, t->K);
     ALLOC(t->seen, s->n);
-    if (init == 2) /* zero */
+    if (init >= 2) /* zero, seen */
         return DSC_OK;
     t->ncov = s->n;
     memset(t->seen, 1, (size_t)s->n);
@@ -282,12 +304,15 @@ static void table_update(slv *s, table *t, int64_t i, const double *w, double *g
 static dsc_status table_opts(slv *s, int *storage, int *init, int allow_centered)
 {
     static const char *const stor[] = {"auto", "full", "glm", NULL};
-    static const char *const inits[] = {"full", "centered", "zero", NULL};
+    static const char *const inits[] = {"full", "centered", "zero", "seen", NULL};
     dsc_status st = dsc_kvspec_choice(s->spec, "storage", stor, 0, storage);
     if (!st)
         st = dsc_kvspec_choice(s->spec, "init", inits, 0, init);
     if (!st && *init == 1 && !allow_centered)
-        st = DSC_ERROR(DSC_ERR_INVALID, "%s: init=centered is SAG's (choose full or zero)", s->name);
+        st = DSC_ERROR(DSC_ERR_INVALID, "%s: init=centered is SAG's (choose full, zero or seen)", s->name);
+    if (!st && *init == 3 && allow_centered)
+        st = DSC_ERROR(DSC_ERR_INVALID, "%s: init=seen is SAGA's (SAG's init=zero already averages over the "
+                       "examples seen)", s->name);
     if (!st && *init == 1 && *storage == 2)
         st = DSC_ERROR(DSC_ERR_INVALID, "%s: init=centered needs storage=full (the table is not of GLM form)",
                        s->name);
@@ -299,34 +324,47 @@ static dsc_status table_opts(slv *s, int *storage, int *init, int allow_centered
  *
  * Dense rows: one fused loop per step over the row, the sum and w (the generic path makes ~7 passes).
  * CSR rows: just-in-time ("lazy") updates, O(nnz of the row) per step. Between two steps that touch
- * coordinate j, its update is w_j <- a w_j - lr avg_j with a = 1 - lr l2 and avg_j = sum_j / n fixed
- * (avg_j changes only in steps that touch j). Writing w = c v with the scalar c = prod a, a step
- * becomes v_j <- v_j - (lr / c') avg_j (c' the new c), so the untouched coordinates only need the
- * running sum S = sum_k lr_k / c'_k: when j is next touched, v_j -= avg_j (S - S_j) with S_j the value
- * of S at j's last update. w is materialized (w = c v, c = 1, S = 0) before every record, at the end,
- * and when c < 1e-100 (so that 1/c cannot overflow). The intercept (in every row, not regularized)
- * is updated eagerly. Same iterates as the generic path up to rounding (test_sag_glm_equiv). */
+ * coordinate j, its update is w_j <- a w_j - lr sum_j / m_k with a = 1 - lr l2, sum_j fixed (it changes
+ * only in steps that touch j) and m_k = n, or SAG's count of examples seen so far with init=zero.
+ * Writing w = c v with the scalar c = prod a, a step becomes v_j <- v_j - (lr / (c' m_k)) sum_j (c' the new
+ * c), so the untouched coordinates only need the running sum S = sum_k lr / (c'_k m_k): when j is next
+ * touched, v_j -= sum_j (S - S_j) with S_j the value of S at j's last update (scikit-learn's sag_fast
+ * keeps the same cumulative sums). w is materialized (w = c v, c = 1, S = 0) before every record, at
+ * the end, and when c < 1e-100 (so that 1/c cannot overflow). The intercept (in every row, not
+ * regularized) is updated eagerly. Same iterates as the generic path up to rounding
+ * (test_sag_glm_equiv, test_lazy_sparse).
+ *
+ * The next example is drawn one step ahead and its row prefetched: on a data set larger than the
+ * cache, the random row's memory latency would otherwise dominate the step (the draws, and so the
+ * iterates, are the same). */
 typedef struct lazy {
     double c, S;
     double *Sj; /* d */
 } lazy;
 
-static void lazy_flush(slv *s, const table *t, lazy *lz, double *w, double inv_m)
+static void lazy_flush(slv *s, const table *t, lazy *lz, double *w)
 {
     int64_t d = s->p->d;
     for (int64_t j = 0; j < d; j++)
-        w[j] = lz->c * (w[j] - t->sum[j] * inv_m * (lz->S - lz->Sj[j]));
+        w[j] = lz->c * (w[j] - t->sum[j] * (lz->S - lz->Sj[j]));
     memset(lz->Sj, 0, (size_t)d * sizeof *lz->Sj);
     lz->c = 1.0;
     lz->S = 0.0;
 }
 
 /* l1 problems take the fast path too: eagerly on dense rows (any l2), lazily on CSR rows when l2 = 0
- * (lazy_soft below); CSR data with both l1 and l2 take the generic path. */
-static int glm_fast_ok(slv *s, const table *t)
+ * (lazy_soft below); CSR data with both l1 and l2 take the generic path, and so does SAG with
+ * init=zero and SAGA with init=seen on CSR data with l1 (their pending steps are not of lazy_soft's
+ * constant form). */
+static int glm_fast_ok(slv *s, const table *t, int saga, int init)
 {
     const dsc_convex_problem *p = s->p;
-    return t->glm && p->K == 1 && (p->smooth || !p->sparse || p->l2 == 0.0);
+    int seen = saga ? init == 3 : init == 2; /* the average is over the examples seen so far */
+    if (!t->glm || p->K != 1)
+        return 0;
+    if (p->smooth)
+        return 1;
+    return !p->sparse || (p->l2 == 0.0 && !seen);
 }
 
 static double soft(double x, double lam)
@@ -385,8 +423,10 @@ static dsc_status glm_fast_l1(slv *s, double *w, table *t, double lr, int saga, 
     dsc_status st = DSC_OK;
     int64_t *lastk = NULL;
     ALLOC(lastk, d);
+    int64_t inext = draw_ahead(s, tree, t->tab);
     for (;;) {
-        int64_t i = tree ? dsc_sum_tree_sample(tree, slv_unif(s)) : slv_below(s, n);
+        int64_t i = inext;
+        inext = draw_ahead(s, tree, t->tab);
         const int32_t *ci;
         const double *x;
         int64_t nnz = dsc_convex_row(p, i, &ci, &x);
@@ -402,7 +442,7 @@ static dsc_status glm_fast_l1(slv *s, double *w, table *t, double lr, int saga, 
         }
         if (icpt)
             z += w[d];
-        dsc_convex_dloss(p, i, &z, &dz, NULL);
+        dz = dsc_convex_dloss1(p, i, z);
         double delta = dz - t->tab[i];
         t->tab[i] = dz;
         for (int64_t k = 0; k < nnz; k++) {
@@ -442,48 +482,57 @@ done:
     return st;
 }
 
-/* saga: 1 for SAGA's step (old average + the new gradient's change), 0 for SAG's (new average, m = n).
+/* saga: 1 for SAGA's step (old average + the new gradient's change), 0 for SAG's (new average);
+ * the average is over m = n examples, or with count_seen (SAG's init=zero, SAGA's init=seen) over the
+ * examples seen so far, this one included (counted in t->seen / t->ncov).
  * tree: SAG's non-uniform sampler or NULL. */
-static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, const dsc_sum_tree *tree)
+static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, int count_seen,
+                           const dsc_sum_tree *tree)
 {
     const dsc_convex_problem *p = s->p;
     int64_t d = p->d, n = s->n;
     int icpt = p->intercept;
-    double a = 1.0 - lr * p->l2, inv = 1.0 / (double)n, lam = lr * p->l1;
-    double *sum = t->sum;
+    double a = 1.0 - lr * p->l2, lam = lr * p->l1;
+    double *sum = t->sum, *tab = t->tab;
     dsc_status st = DSC_OK;
     lazy lz = {1.0, 0.0, NULL};
     if (p->sparse && lam > 0.0)
         return glm_fast_l1(s, w, t, lr, saga, tree);
     if (p->sparse)
         ALLOC(lz.Sj, d);
+    int64_t inext = draw_ahead(s, tree, tab);
     for (;;) {
-        int64_t i = tree ? dsc_sum_tree_sample(tree, slv_unif(s)) : slv_below(s, n);
+        int64_t i = inext;
+        inext = draw_ahead(s, tree, tab);
         const int32_t *ci;
         const double *x;
         int64_t nnz = dsc_convex_row(p, i, &ci, &x);
         s->evals += 1.0;
-        double z, dz;
+        if (count_seen && !t->seen[i]) {
+            t->seen[i] = 1;
+            t->ncov++;
+        }
+        double inv = 1.0 / (double)(count_seen ? t->ncov : n);
+        double z = 0.0;
         if (!ci) {
-            z = 0.0;
             for (int64_t j = 0; j < d; j++)
                 z += x[j] * w[j];
         } else {
             /* bring the row's coordinates up to date, then the margin in v-space */
-            z = 0.0;
+            const double S = lz.S, *Sj = lz.Sj;
             for (int64_t k = 0; k < nnz; k++) {
                 int64_t j = ci[k];
-                w[j] -= sum[j] * inv * (lz.S - lz.Sj[j]);
-                lz.Sj[j] = lz.S;
-                z += x[k] * w[j];
+                double wj = w[j] - sum[j] * (S - Sj[j]);
+                w[j] = wj;
+                z += x[k] * wj;
             }
             z *= lz.c;
         }
         if (icpt)
             z += w[d];
-        dsc_convex_dloss(p, i, &z, &dz, NULL);
-        double delta = dz - t->tab[i];
-        t->tab[i] = dz;
+        double dz = dsc_convex_dloss1(p, i, z);
+        double delta = dz - tab[i];
+        tab[i] = dz;
         if (!ci) {
             if (saga) {
                 for (int64_t j = 0; j < d; j++) {
@@ -501,25 +550,27 @@ static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, con
                 for (int64_t j = 0; j < d; j++)
                     w[j] = soft(w[j], lam);
         } else {
-            double cn = lz.c * a, q = lr / cn;
+            /* q = lr / c' (c' = c a the new scale); every coordinate's pending sum grows by q / m */
+            double cn = lz.c * a, q = lr / cn, qi = q * inv, Sn = lz.S + qi;
+            double *Sj = lz.Sj;
             if (saga) {
                 for (int64_t k = 0; k < nnz; k++) {
                     int64_t j = ci[k];
                     double dx = delta * x[k];
-                    w[j] -= q * (dx + sum[j] * inv);
+                    w[j] -= q * dx + qi * sum[j];
                     sum[j] += dx;
+                    Sj[j] = Sn;
                 }
             } else {
                 for (int64_t k = 0; k < nnz; k++) {
                     int64_t j = ci[k];
                     sum[j] += delta * x[k];
-                    w[j] -= q * sum[j] * inv;
+                    w[j] -= qi * sum[j];
+                    Sj[j] = Sn;
                 }
             }
             lz.c = cn;
-            lz.S += q;
-            for (int64_t k = 0; k < nnz; k++)
-                lz.Sj[ci[k]] = lz.S;
+            lz.S = Sn;
         }
         if (icpt) {
             if (saga) {
@@ -531,7 +582,7 @@ static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, con
             }
         }
         if (ci && (lz.c < 1e-100 || slv_will_record(s)))
-            lazy_flush(s, t, &lz, w, inv);
+            lazy_flush(s, t, &lz, w);
         if (slv_step(s, w))
             break;
     }
@@ -597,8 +648,8 @@ dsc_status slv_sag(slv *s, double *w)
         goto done;
     if ((st = table_init(s, &t, storage, init, w, gi)))
         goto done;
-    if (!ls && init == 0 && glm_fast_ok(s, &t)) {
-        st = glm_fast(s, w, &t, lr, 0, sampling == 1 ? &tree : NULL);
+    if (!ls && init != 1 && glm_fast_ok(s, &t, 0, init)) {
+        st = glm_fast(s, w, &t, lr, 0, init == 2, sampling == 1 ? &tree : NULL);
         goto done;
     }
     double Lest = L0;
@@ -646,7 +697,10 @@ done:
 }
 
 /* SAGA (Defazio, Bach & Lacoste-Julien 2014): w <- prox(w - lr (g_i(w) - g_i^old + (1/n) sum_j g_j^old)),
- * an unbiased estimator; lr = 1/(3 L_max): E||w_k - w*||^2 <= (1 - min(1/(4n), mu/(3L)))^k C. */
+ * an unbiased estimator; lr = 1/(3 L_max): E||w_k - w*||^2 <= (1 - min(1/(4n), mu/(3L)))^k C; with mu > 0
+ * also lr = 1/(2(mu n + L)) has a linear rate (Thm 1), and the default is the larger of the two.
+ * init=seen: a zero table averaged over the m examples seen so far (1/m instead of 1/n, i included),
+ * scikit-learn's saga: biased until every example has been seen. */
 dsc_status slv_saga(slv *s, double *w)
 {
     const dsc_convex_problem *p = s->p;
@@ -656,8 +710,11 @@ dsc_status slv_saga(slv *s, double *w)
     table t;
     memset(&t, 0, sizeof t);
     dsc_status st = table_opts(s, &storage, &init, 0);
+    /* the larger of Defazio et al.'s two steps: 1/(3 L) (Thm 1's general case) and, for mu-strongly convex
+     * problems, 1/(2 (mu n + L)); = 1/(2L + min(2 mu n, L)), as scikit-learn's saga */
+    double Lm = lmax(p), mun = p->mu > 0.0 ? fmin(2.0 * p->mu * (double)s->n, Lm) : 0.0;
     if (!st)
-        st = slv_lr(s, 1.0 / (3.0 * lmax(p)), "L_max", &lr);
+        st = slv_lr(s, 1.0 / (p->mu > 0.0 ? 2.0 * Lm + mun : 3.0 * Lm), "L_max", &lr);
     if (st)
         return st;
     s->res->step = lr;
@@ -668,13 +725,13 @@ dsc_status slv_saga(slv *s, double *w)
         goto done;
     if ((st = table_init(s, &t, storage, init, w, gi)))
         goto done;
-    if (glm_fast_ok(s, &t)) {
-        st = glm_fast(s, w, &t, lr, 1, NULL);
+    if (glm_fast_ok(s, &t, 1, init)) {
+        st = glm_fast(s, w, &t, lr, 1, init == 3, NULL);
         goto done;
     }
-    double inv = 1.0 / (double)s->n;
     for (;;) {
         int64_t i = slv_below(s, s->n);
+        double inv = 1.0 / (double)(init == 3 ? t.ncov + !t.seen[i] : s->n);
         for (int64_t j = 0; j < s->dim; j++)
             avg[j] = t.sum[j] * inv; /* the old table average */
         table_update(s, &t, i, w, gi, dir);
@@ -729,13 +786,17 @@ static dsc_status svrg_glm(slv *s, double *w, double lr, int64_t m, int option, 
             mu[j] /= (double)n;
         s->evals += (double)n;
         int64_t tpick = option == 2 ? 1 + slv_below(s, m) : m;
+        /* the next inner example is drawn one step ahead, within the stage (the draws keep their order) */
+        int64_t inext = draw_ahead(s, NULL, phis);
         for (int64_t t = 1; t <= m; t++) {
-            int64_t i = slv_below(s, n);
+            int64_t i = inext;
+            if (t < m)
+                inext = draw_ahead(s, NULL, phis);
             const int32_t *ci;
             const double *x;
             int64_t nnz = dsc_convex_row(p, i, &ci, &x);
             s->evals += 2.0;
-            double z = 0.0, dz;
+            double z = 0.0;
             if (!ci) {
                 for (int64_t j = 0; j < d; j++)
                     z += x[j] * w[j];
@@ -750,7 +811,7 @@ static dsc_status svrg_glm(slv *s, double *w, double lr, int64_t m, int option, 
             }
             if (icpt)
                 z += w[d];
-            dsc_convex_dloss(p, i, &z, &dz, NULL);
+            double dz = dsc_convex_dloss1(p, i, z);
             double delta = dz - phis[i];
             if (!ci) {
                 for (int64_t j = 0; j < d; j++)
