@@ -429,12 +429,16 @@ int cmd_convex(int argc, char **argv)
         dsc_plot_opts po;
         memset(&po, 0, sizeof po);
         int nr = 0;
+        const char *names[MAX_SOLVERS];
         for (int k = 0; k < nspecs; k++)
-            if (runs[k])
+            if (runs[k]) {
+                names[nr] = specs[k]; /* the legend shows the solver spec, not its directory name */
                 runs[nr++] = runs[k];
+            }
         for (int k = nr; k < nspecs; k++)
             runs[k] = NULL;
         po.runs = (const char *const *)runs;
+        po.labels = names;
         po.n_runs = nr;
         if (nr == 0)
             goto out_runs;

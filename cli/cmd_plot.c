@@ -182,9 +182,12 @@ static void write_script(FILE *f, const dsc_plot_opts *o, const char *term, char
         gp_quote(f, yl);
     }
     fputs("\n", f);
-    /* Accuracies rise: their legend goes where loss curves usually are not. */
+    /* Accuracies rise: their legend goes where loss curves usually are not. Suboptimality curves fall
+     * from the top left towards the bottom right (linear rates on a log scale), which leaves the
+     * bottom left empty. */
     int rising = strstr(o->metrics, "acc") != NULL || strstr(o->metrics, "top5") != NULL;
-    fprintf(f, "set key %s right reverse Left box opaque samplen 3 spacing 1.2 width 1\n", rising ? "bottom" : "top");
+    const char *key_pos = rising ? "bottom right" : strstr(o->metrics, "subopt") ? "bottom left" : "top right";
+    fprintf(f, "set key %s reverse Left box opaque samplen 3 spacing 1.2 width 1\n", key_pos);
     fputs("set grid xtics ytics lt 1 lc rgb '#e3e3e3' lw 1\n", f);
     fputs("set border 3 lw 1\nset tics nomirror\nset mxtics\nset mytics\n", f);
     fputs("set xtics out\nset ytics out\nset autoscale xfix\n", f);
@@ -335,7 +338,10 @@ int dsc_plot_runs(const dsc_plot_opts *o)
         goto done;
     }
     for (int r = 0; r < o->n_runs; r++) {
-        dsc_run_label(o->runs, o->n_runs, r, labels[r], 256);
+        if (o->labels && o->labels[r])
+            snprintf(labels[r], 256, "%s", o->labels[r]);
+        else
+            dsc_run_label(o->runs, o->n_runs, r, labels[r], 256);
         if (dsc_runlog_read(o->runs[r], &logs[r]) != DSC_OK) {
             fprintf(stderr, "%s: %s\n", cmd, dsc_last_error());
             rc = 1;

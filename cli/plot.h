@@ -11,6 +11,7 @@ typedef struct dsc_plot_opts {
     const char *x;       /* "step", "epoch" or "time" */
     const char *out;     /* output file: .png, .svg or .pdf */
     const char *title;   /* NULL: the metric names */
+    const char *const *labels; /* legend names of the runs (NULL: dsc_run_label, the directory names) */
     const char *script;  /* also save the gnuplot script here (NULL: no) */
     int logx, logy;
     double smooth;       /* EMA weight in [0, 1): 0 = raw values */
