@@ -4,8 +4,8 @@
  *     "gd"  "gd:step=armijo"  "nesterov"  "lbfgs:m=10"  "fista:restart=1"  "sgd:schedule=sqrt,lr=0.1"
  *     "sag:init=centered,sampling=mixed"  "saga"  "svrg:option=2,m=1000"  "pgd:set=simplex,r=1"
  * Defaults follow the theory (step sizes from the problem's L, L_i and mu): GD 1/L, SAG 1/(16 L_max),
- * SAGA max(1/(3 L_max), 1/(2(mu n + L_max))), SVRG 1/(10 L_max) with m = 2n, ... (dsc_solver_help() lists every solver and
- * option; docs/ALGORITHMS.md gives the formulas, sources, rates and tests).
+ * SAGA max(1/(3 L_max), 1/(2(mu n + L_max))), SVRG 1/(10 L_max) with m = 2n, ... (dsc_solver_help()
+ * lists every solver and option; docs/ALGORITHMS.md gives the formulas, sources, rates and tests).
  *
  * Cost accounting: every solver counts per-example gradient evaluations. A full gradient (or a full
  * function value in a line search, or a Hessian / Hessian-vector product) costs n, one example's
