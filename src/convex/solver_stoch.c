@@ -342,14 +342,31 @@ typedef struct lazy {
     double *Sj; /* d */
 } lazy;
 
-static void lazy_flush(slv *s, const table *t, lazy *lz, double *w)
+/* Materializes w = c v, applying every coordinate's pending steps -coef_j (S - S_j) (coef: the table sum
+ * for SAG/SAGA, the snapshot gradient for SVRG), and restarts with c = 1, S = 0. */
+static void lazy_flush(int64_t d, lazy *lz, const double *coef, double *w)
 {
-    int64_t d = s->p->d;
     for (int64_t j = 0; j < d; j++)
-        w[j] = lz->c * (w[j] - t->sum[j] * (lz->S - lz->Sj[j]));
+        w[j] = lz->c * (w[j] - coef[j] * (lz->S - lz->Sj[j]));
     memset(lz->Sj, 0, (size_t)d * sizeof *lz->Sj);
     lz->c = 1.0;
     lz->S = 0.0;
+}
+
+/* Brings the coordinates of a CSR row up to date (v_j -= coef_j (S - S_j); S_j is left to the caller's
+ * update loop) and returns the margin x^T w = c x^T v. */
+static double lazy_margin(const lazy *lz, const double *coef, int64_t nnz, const int32_t *ci, const double *x,
+                          double *w)
+{
+    const double S = lz->S, *Sj = lz->Sj;
+    double z = 0.0;
+    for (int64_t k = 0; k < nnz; k++) {
+        int64_t j = ci[k];
+        double wj = w[j] - coef[j] * (S - Sj[j]);
+        w[j] = wj;
+        z += x[k] * wj;
+    }
+    return z * lz->c;
 }
 
 /* l1 problems take the fast path too: eagerly on dense rows (any l2), lazily on CSR rows when l2 = 0
@@ -518,15 +535,7 @@ static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, int
             for (int64_t j = 0; j < d; j++)
                 z += x[j] * w[j];
         } else {
-            /* bring the row's coordinates up to date, then the margin in v-space */
-            const double S = lz.S, *Sj = lz.Sj;
-            for (int64_t k = 0; k < nnz; k++) {
-                int64_t j = ci[k];
-                double wj = w[j] - sum[j] * (S - Sj[j]);
-                w[j] = wj;
-                z += x[k] * wj;
-            }
-            z *= lz.c;
+            z = lazy_margin(&lz, sum, nnz, ci, x, w);
         }
         if (icpt)
             z += w[d];
@@ -582,7 +591,7 @@ static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, int
             }
         }
         if (ci && (lz.c < 1e-100 || slv_will_record(s)))
-            lazy_flush(s, t, &lz, w);
+            lazy_flush(d, &lz, sum, w);
         if (slv_step(s, w))
             break;
     }
@@ -764,12 +773,12 @@ static dsc_status svrg_glm(slv *s, double *w, double lr, int64_t m, int option, 
     int64_t d = p->d, n = s->n;
     int icpt = p->intercept;
     double a = 1.0 - lr * p->l2;
-    double *phis = NULL, *Sj = NULL;
+    double *phis = NULL;
     dsc_status st = DSC_OK;
+    lazy lz = {1.0, 0.0, NULL};
     ALLOC(phis, n);
     if (p->sparse)
-        ALLOC(Sj, d);
-    double c = 1.0, S = 0.0;
+        ALLOC(lz.Sj, d);
     if (slv_begin(s, w))
         goto done;
     int stop = 0;
@@ -801,13 +810,7 @@ static dsc_status svrg_glm(slv *s, double *w, double lr, int64_t m, int option, 
                 for (int64_t j = 0; j < d; j++)
                     z += x[j] * w[j];
             } else {
-                for (int64_t k = 0; k < nnz; k++) {
-                    int64_t j = ci[k];
-                    w[j] -= mu[j] * (S - Sj[j]);
-                    Sj[j] = S;
-                    z += x[k] * w[j];
-                }
-                z *= c;
+                z = lazy_margin(&lz, mu, nnz, ci, x, w);
             }
             if (icpt)
                 z += w[d];
@@ -817,26 +820,20 @@ static dsc_status svrg_glm(slv *s, double *w, double lr, int64_t m, int option, 
                 for (int64_t j = 0; j < d; j++)
                     w[j] = a * w[j] - lr * (mu[j] + delta * x[j]);
             } else {
-                double cn = c * a, q = lr / cn;
+                double cn = lz.c * a, q = lr / cn, Sn = lz.S + q;
                 for (int64_t k = 0; k < nnz; k++) {
                     int64_t j = ci[k];
                     w[j] -= q * (mu[j] + delta * x[k]);
+                    lz.Sj[j] = Sn;
                 }
-                c = cn;
-                S += q;
-                for (int64_t k = 0; k < nnz; k++)
-                    Sj[ci[k]] = S;
+                lz.c = cn;
+                lz.S = Sn;
             }
             if (icpt)
                 w[d] -= lr * (mu[d] + delta);
             int last = t == m;
-            if (ci && (c < 1e-100 || last || t == tpick || slv_will_record(s))) {
-                for (int64_t j = 0; j < d; j++)
-                    w[j] = c * (w[j] - mu[j] * (S - Sj[j]));
-                memset(Sj, 0, (size_t)d * sizeof *Sj);
-                c = 1.0;
-                S = 0.0;
-            }
+            if (ci && (lz.c < 1e-100 || last || t == tpick || slv_will_record(s)))
+                lazy_flush(d, &lz, mu, w);
             if (t == tpick)
                 memcpy(pick, w, (size_t)s->dim * sizeof *pick);
             if (slv_step(s, w)) {
@@ -849,7 +846,7 @@ static dsc_status svrg_glm(slv *s, double *w, double lr, int64_t m, int option, 
     }
 done:
     free(phis);
-    free(Sj);
+    free(lz.Sj);
     return st;
 }
 
