@@ -126,8 +126,8 @@ static int on_record(void *ctx, const dsc_solver_point *pt)
 {
     printer *pr = ctx;
     if (!pr->quiet)
-        printf("%10.3f %14.0f %11.6f %24.17g %14.6e %14.6e\n", pt->passes, pt->grad_evals, pt->time_s, pt->f,
-               pt->subopt, pt->grad_norm);
+        printf("%10.3f %14.0f %11.6f %24.17g %14.6e %14.6e %14.6e\n", pt->passes, pt->grad_evals, pt->time_s, pt->f,
+               pt->subopt, pt->grad_norm, pt->dist);
     if (pr->csv)
         fprintf(pr->csv, "step,%lld,%.17g,%.17g,%.9g,%.17g,%.17g,%.17g,%.17g\n", (long long)pt->iter, pt->passes,
                 pt->grad_evals, pt->time_s, pt->f, pt->subopt, pt->grad_norm, pt->dist);
@@ -396,8 +396,9 @@ int cmd_convex(int argc, char **argv)
         o.monitor_ctx = &pr;
         dsc_convex_initial_point(p, seed, w);
         if (!quiet)
-            printf("# solver %s, problem %s%s%s\n#%9s %14s %11s %24s %14s %14s\n", specs[k], problem,
-                   data ? ", data " : "", data ? data : "", "pass", "grad_evals", "time_s", "f", "f-f*", "grad_norm");
+            printf("# solver %s, problem %s%s%s\n#%9s %14s %11s %24s %14s %14s %14s\n", specs[k], problem,
+                   data ? ", data " : "", data ? data : "", "pass", "grad_evals", "time_s", "f", "f-f*", "grad_norm",
+                   "|w-w*|");
         dsc_solver_result r;
         st = dsc_solver_run(specs[k], p, &o, w, &r);
         if (pr.csv)

@@ -18,6 +18,10 @@ out=$("$bin" convex --problem logreg:l2=1e-3 --data breast-cancer --standardize 
 check "saga exit code" "$rc" 0
 # 2 header lines + 6 records (passes 0..5) + final
 check "saga line count" "$(printf '%s\n' "$out" | wc -l)" 9
+# each record: pass, grad_evals, time_s, f, f-f*, grad_norm, |w-w*| (the last is 0 only at w*)
+check "records have 7 columns" "$(printf '%s\n' "$out" | grep -v '^[#f]' | awk '{print NF}' | sort -u)" 7
+check "|w-w*| shrinks from pass 0 to 5" \
+    "$(printf '%s\n' "$out" | grep -v '^[#f]' | awk 'NR == 1 {a = $7} END {print ($7 < a && $7 > 0)}')" 1
 has "final line" "$out" "^final: f=[0-9.e+-]* f_star=0.0598397745424[0-9]* subopt=[0-9.e+-]* grad_norm=[0-9.e+-]* passes=5 grad_evals=2845 time_s=[0-9.]* solver=saga$"
 check "optimum cached" "$(ls "$tmp/run" | tr '\n' ' ')" "f_star.txt metrics.csv w_star.npy "
 has "metrics.csv header" "$(head -1 "$tmp/run/metrics.csv")" "^kind,step,passes,grad_evals,time_s,f,subopt,grad_norm,dist$"
