@@ -34,7 +34,8 @@ static const opt_def train_opts[] = {
     {"steps", T_INT, "0", "total optimizer steps instead of epochs (0: use --epochs)"},
     {"batch-size", T_INT, "32", "examples per (micro-)batch"},
     {"seed", T_INT, "0", "seed of the initialization, shuffling, augmentation and dropout"},
-    {"threads", T_INT, "0", "threads (0: all cores; results do not depend on it)"},
+    {"threads", T_STR, "auto", "threads: N, 0 (all cores) or auto (up to all cores, the count chosen from\n"
+                       "                       measured step times); results do not depend on it"},
     {"data-dir", T_STR, NULL, "directory searched first for fashion-mnist / mnist files"},
     {"out", T_STR, NULL, "run directory (default runs/train-DATE-TIME)"},
     {"resume", T_STR, NULL, "continue the run in RUN_DIR from its newest valid checkpoint"},
@@ -323,9 +324,13 @@ static int to_train_opts(const char *cmd, const resolved *r, dsc_train_opts *o)
     if ((code = get_int(cmd, r, "seed", 0, INT64_MAX, &v)))
         return code;
     o->seed = (uint64_t)v;
-    if ((code = get_int(cmd, r, "threads", 0, 1024, &v)))
-        return code;
-    o->threads = (int)v;
+    if (get(r, "threads") && !strcmp(get(r, "threads"), "auto")) {
+        o->threads = DSC_TRAIN_THREADS_AUTO;
+    } else {
+        if ((code = get_int(cmd, r, "threads", 0, 1024, &v)))
+            return code;
+        o->threads = (int)v;
+    }
     if ((code = get_int(cmd, r, "keep", 0, 1000000, &v)))
         return code;
     o->keep = (int)v;
@@ -606,6 +611,9 @@ int cmd_train(int argc, char **argv)
     }
     if (res.stopped_early)
         fprintf(stderr, "early stopping: no better val_loss for %d epochs\n", o.early_stop);
+    if (res.thread_probes > 0)
+        fprintf(stderr, "threads: auto: %lld measurement(s), %lld change(s); the last step ran on %d thread(s)\n",
+                (long long)res.thread_probes, (long long)res.thread_switches, res.threads);
     printf("final: epochs=%lld train_loss=%.4f test_loss=%.4f test_acc=%.4f time_s=%.1f samples_per_s=%.0f\n",
            (long long)res.epochs, res.train_loss, res.test_loss, res.test_acc, res.time_s, res.samples_per_s);
     fflush(stdout);
@@ -635,7 +643,7 @@ static void eval_usage(FILE *f)
                "  --data DATA          data to evaluate on (must have the run's example shape and classes)\n"
                "  --data-dir DIR       directory searched first for fashion-mnist / mnist files\n"
                "  --batch-size N       evaluation batch size (default: the run's)\n"
-               "  --threads N          threads (0: all cores)\n"
+               "  --threads N          threads (N, 0 or auto: all cores)\n"
                "  -h, --help           this help\n");
 }
 

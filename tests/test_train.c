@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "testing.h"
+#include "train/thread_tuner.h"
 
 /* n examples of d features, x[i][j] = i + j / 1000, labels i % classes. */
 static void make_set(dsc_dataset *ds, int64_t n, int feat_ndim, const int64_t *shape, int64_t classes)
@@ -503,8 +504,62 @@ static void test_option_errors(void)
     CHECK(strstr(dsc_last_error(), "regression") != NULL);
 }
 
+/* The --threads auto tuner as a state machine fed with synthetic step times: ms_at[k] is the time of
+ * a 100-example step on cand[k] threads. Runs until `seconds` of step time; returns the tuner. */
+static dsc_thread_tuner simulate(int max_threads, const double *ms_at, double seconds)
+{
+    dsc_thread_tuner t;
+    dsc_thread_tuner_init(&t, max_threads, 2.0);
+    while (t.time < seconds) {
+        int n = dsc_thread_tuner_next(&t), k = 0;
+        while (t.cand[k] != n)
+            k++;
+        dsc_thread_tuner_record(&t, ms_at[k] * 1e-3, 100.0);
+    }
+    return t;
+}
+
+static void test_thread_tuner(void)
+{
+    /* one core: idle, always 1 */
+    const double one[] = {1.0};
+    dsc_thread_tuner t = simulate(1, one, 10.0);
+    CHECK(t.n_cand == 1 && dsc_thread_tuner_next(&t) == 1 && t.probes == 0);
+    /* candidates halve down to 1 */
+    dsc_thread_tuner_init(&t, 8, 2.0);
+    CHECK(t.n_cand == 4 && t.cand[0] == 8 && t.cand[1] == 4 && t.cand[2] == 2 && t.cand[3] == 1);
+    CHECK(dsc_thread_tuner_next(&t) == 8);
+    /* quiet machine: 2 threads stay; unchanged probes double the period (0.5 s, then 2, 4, 8, 16, 32,
+     * 64 s apart: the probes of 100 s start at about 0.5, 2.6, 6.7, 14.8, 31, 63) */
+    const double quiet[] = {1.0, 1.8};
+    t = simulate(2, quiet, 100.0);
+    CHECK(dsc_thread_tuner_next(&t) == 2);
+    CHECK(t.switches == 0);
+    CHECK(t.probes >= 5 && t.probes <= 7);
+    /* a busy core: 1 thread is faster, chosen at the first probe and kept */
+    const double busy[] = {3.0, 2.0};
+    t = simulate(2, busy, 0.4);
+    CHECK(t.probes == 0 && dsc_thread_tuner_next(&t) == 2); /* not before 0.5 s of steps */
+    t = simulate(2, busy, 10.0);
+    CHECK(dsc_thread_tuner_next(&t) == 1);
+    CHECK(t.switches == 1);
+    /* 3 % faster is within the noise margin (5 %): no change */
+    const double close[] = {1.0, 0.97};
+    t = simulate(2, close, 30.0);
+    CHECK(dsc_thread_tuner_next(&t) == 2 && t.switches == 0 && t.probes > 0);
+    /* each probe measures every candidate for >= 3 steps and >= 0.05 s: with 1 ms steps, 50 steps */
+    dsc_thread_tuner_init(&t, 2, 2.0);
+    int64_t on_one = 0;
+    while (t.probes == 0) {
+        int n = dsc_thread_tuner_next(&t);
+        on_one += n == 1;
+        dsc_thread_tuner_record(&t, 1e-3, 100.0);
+    }
+    CHECK(on_one == 50);
+}
+
 DSC_TEST_MAIN("train", TEST(test_reshuffle_covers_each_example_once), TEST(test_drop_last),
               TEST(test_with_replacement_statistics), TEST(test_determinism_and_saved_position),
               TEST(test_augmentation), TEST(test_training_decreases_loss), TEST(test_evaluate_partial_batch),
               TEST(test_early_stopping), TEST(test_accumulation_equals_large_batch), TEST(test_divergence_library),
-              TEST(test_divergence_cli), TEST(test_option_errors))
+              TEST(test_divergence_cli), TEST(test_option_errors), TEST(test_thread_tuner))

@@ -61,7 +61,9 @@ typedef struct dsc_train_opts {
     int64_t steps;          /* total optimizer steps instead of epochs (0: use epochs) */
     int64_t batch_size;     /* default 32 */
     uint64_t seed;
-    int threads;            /* 0: leave the runtime's setting */
+    int threads;            /* 0: leave the runtime's setting; N: N threads; DSC_TRAIN_THREADS_AUTO: up to
+                               every core, the count of each step chosen from measured step times
+                               (results do not depend on it; docs/TRAINING.md, "Threads") */
     const char *out_dir;    /* run directory (NULL: no files) */
     const char *resume_dir; /* continue this run (its newest valid checkpoint) */
     int keep;               /* checkpoints kept (0: all; default 2) */
@@ -88,6 +90,8 @@ typedef struct dsc_train_opts {
                                 LayerNorm); must be the same on resume (the CLI keeps it in config.json) */
 } dsc_train_opts;
 
+#define DSC_TRAIN_THREADS_AUTO (-1)
+
 void dsc_train_opts_init(dsc_train_opts *o);
 
 typedef struct dsc_train_result {
@@ -101,6 +105,9 @@ typedef struct dsc_train_result {
     int64_t samples;         /* training examples processed (whole run) */
     int stopped_early;       /* early stopping triggered */
     int interrupted;         /* *stop was set: a checkpoint was saved */
+    int threads;             /* threads of the last step (with DSC_TRAIN_THREADS_AUTO: the tuner's choice) */
+    int64_t thread_probes;   /* DSC_TRAIN_THREADS_AUTO: measurements of the candidate counts made */
+    int64_t thread_switches; /* DSC_TRAIN_THREADS_AUTO: times the measured choice changed */
     char checkpoint[4096];   /* the last checkpoint written ("" if none) */
 } dsc_train_result;
 

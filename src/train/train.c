@@ -13,6 +13,7 @@
 
 #include "descent/optim.h"
 #include "descent/runtime.h"
+#include "train/thread_tuner.h"
 #include "descent/schedule.h"
 #include "descent/transform.h"
 #include "train/train_internal.h"
@@ -63,6 +64,8 @@ struct dsc_trainer {
 
     FILE *jsonl, *csv;
     char ckpt_path[4096];
+    dsc_thread_tuner tuner; /* --threads auto (idle otherwise) */
+    int threads_now;
 };
 
 /* A copy of the last error message: DSC_ERROR must not read the buffer it writes. */
@@ -665,8 +668,8 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
         return DSC_ERROR(DSC_ERR_RANGE, "--clip-norm %g must be a finite number >= 0", o->clip_norm);
     if (o->keep < 0)
         return DSC_ERROR(DSC_ERR_RANGE, "--keep %d must be >= 0 (0 keeps every checkpoint)", o->keep);
-    if (o->threads < 0 || o->threads > 1024)
-        return DSC_ERROR(DSC_ERR_RANGE, "--threads %d is out of range [0, 1024]", o->threads);
+    if ((o->threads < 0 && o->threads != DSC_TRAIN_THREADS_AUTO) || o->threads > 1024)
+        return DSC_ERROR(DSC_ERR_RANGE, "--threads %d is out of range [0, 1024] (or auto)", o->threads);
 
     dsc_trainer *t = calloc(1, sizeof *t);
     if (!t)
@@ -694,8 +697,12 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
         t->o.log_every = 1;
     t->best = INFINITY;
     t->last_loss = t->last_acc = t->last_test_loss = t->last_test_acc = NAN;
-    if (o->threads > 0)
-        dsc_set_num_threads(o->threads);
+    if (o->threads > 0 || o->threads == DSC_TRAIN_THREADS_AUTO)
+        dsc_set_num_threads(o->threads > 0 ? o->threads : 0);
+    t->threads_now = dsc_get_num_threads();
+    /* auto: a probe every 2 s of step time; on a quiet machine under 1 % of the time goes to the slower
+     * candidates (0.05 s each) */
+    dsc_thread_tuner_init(&t->tuner, o->threads == DSC_TRAIN_THREADS_AUTO ? t->threads_now : 1, 2.0);
 
     dsc_status st;
     dsc_augment aug;
@@ -1102,6 +1109,9 @@ static void fill_result(dsc_trainer *t, dsc_train_result *res)
     res->samples = t->samples;
     res->samples_per_s = t->time_s > 0 ? (double)t->samples / t->time_s : 0;
     res->stopped_early = t->stopped_early;
+    res->threads = t->threads_now;
+    res->thread_probes = t->tuner.probes;
+    res->thread_switches = t->tuner.switches;
     snprintf(res->checkpoint, sizeof res->checkpoint, "%s", t->ckpt_path);
 }
 
@@ -1129,6 +1139,10 @@ dsc_status dsc_trainer_run(dsc_trainer *t, dsc_train_result *res)
         double step_time = 0, step_loss = 0;
         int64_t step_seen = 0;
         int k = 0, epoch_end = 0;
+        if (t->tuner.n_cand > 1 && dsc_thread_tuner_next(&t->tuner) != t->threads_now) {
+            t->threads_now = dsc_thread_tuner_next(&t->tuner);
+            dsc_set_num_threads(t->threads_now);
+        }
         dsc_tx_args ta;
         memset(&ta, 0, sizeof ta);
         ta.dtype = DSC_FLOAT32;
@@ -1204,6 +1218,7 @@ dsc_status dsc_trainer_run(dsc_trainer *t, dsc_train_result *res)
         t->time_s += step_time;
         run_time += step_time;
         run_steps++;
+        dsc_thread_tuner_record(&t->tuner, step_time, (double)step_seen);
         t->step++;
         t->ep_steps++;
         t->samples += step_seen;
