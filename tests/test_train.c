@@ -509,7 +509,7 @@ static void test_option_errors(void)
 static dsc_thread_tuner simulate(int max_threads, const double *ms_at, double seconds)
 {
     dsc_thread_tuner t;
-    dsc_thread_tuner_init(&t, max_threads, 2.0);
+    dsc_thread_tuner_init(&t, max_threads, 0.5, 2.0);
     while (t.time < seconds) {
         int n = dsc_thread_tuner_next(&t), k = 0;
         while (t.cand[k] != n)
@@ -526,7 +526,7 @@ static void test_thread_tuner(void)
     dsc_thread_tuner t = simulate(1, one, 10.0);
     CHECK(t.n_cand == 1 && dsc_thread_tuner_next(&t) == 1 && t.probes == 0);
     /* candidates halve down to 1 */
-    dsc_thread_tuner_init(&t, 8, 2.0);
+    dsc_thread_tuner_init(&t, 8, 0.5, 2.0);
     CHECK(t.n_cand == 4 && t.cand[0] == 8 && t.cand[1] == 4 && t.cand[2] == 2 && t.cand[3] == 1);
     CHECK(dsc_thread_tuner_next(&t) == 8);
     /* quiet machine: 2 threads stay; unchanged probes double the period (0.5 s, then 2, 4, 8, 16, 32,
@@ -548,7 +548,7 @@ static void test_thread_tuner(void)
     t = simulate(2, close, 30.0);
     CHECK(dsc_thread_tuner_next(&t) == 2 && t.switches == 0 && t.probes > 0);
     /* each probe measures every candidate for >= 3 steps and >= 0.05 s: with 1 ms steps, 50 steps */
-    dsc_thread_tuner_init(&t, 2, 2.0);
+    dsc_thread_tuner_init(&t, 2, 0.5, 2.0);
     int64_t on_one = 0;
     while (t.probes == 0) {
         int n = dsc_thread_tuner_next(&t);

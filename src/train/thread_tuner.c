@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-void dsc_thread_tuner_init(dsc_thread_tuner *t, int max_threads, double period_s)
+void dsc_thread_tuner_init(dsc_thread_tuner *t, int max_threads, double first_s, double period_s)
 {
     memset(t, 0, sizeof *t);
     for (int n = max_threads > 1 ? max_threads : 1; t->n_cand < DSC_TUNER_MAX_CAND; n /= 2) {
@@ -12,7 +12,7 @@ void dsc_thread_tuner_init(dsc_thread_tuner *t, int max_threads, double period_s
             break;
     }
     t->period0 = t->period_s = period_s > 0 ? period_s : 1.0;
-    t->next_probe_time = DSC_TUNER_FIRST_SECONDS;
+    t->next_probe_time = first_s > 0 ? first_s : 0.0;
 }
 
 int dsc_thread_tuner_next(const dsc_thread_tuner *t)

@@ -10,8 +10,8 @@
  * PROBE_SECONDS of step time and keeps the one with the smallest time per example over its whole
  * window (the total, not a median: the slowdown comes as rare long stalls, which a median hides). It
  * replaces the current choice only when at least 5 % faster (noise must not make it flap). The
- * first probe starts after FIRST_SECONDS of step time (and WARMUP steps: they touch fresh memory),
- * so that short runs pay nothing; the next one `period_s` later. A probe that confirms the choice
+ * first probe starts after `first_s` seconds of step time (0.5 s in the trainer; and WARMUP steps:
+ * they touch fresh memory), so that short runs pay nothing; the next one `period_s` later. A probe that confirms the choice
  * doubles the period (up to MAX_PERIOD seconds: on a quiet machine probes become rare), one that
  * changes it resets the period. A pure state machine: the caller measures, tests feed it synthetic
  * times. */
@@ -24,7 +24,6 @@
 #define DSC_TUNER_PROBE_STEPS 3
 #define DSC_TUNER_PROBE_SECONDS 0.05
 #define DSC_TUNER_WARMUP 2
-#define DSC_TUNER_FIRST_SECONDS 0.5
 #define DSC_TUNER_MAX_PERIOD 64.0
 
 typedef struct dsc_thread_tuner {
@@ -40,8 +39,9 @@ typedef struct dsc_thread_tuner {
     int64_t probes, switches;   /* statistics */
 } dsc_thread_tuner;
 
-/* max_threads <= 1 makes an idle tuner (always 1). period_s: step time between the first probes (> 0). */
-void dsc_thread_tuner_init(dsc_thread_tuner *t, int max_threads, double period_s);
+/* max_threads <= 1 makes an idle tuner (always 1). first_s: step time before the first probe (>= 0);
+ * period_s: step time between the next probes (> 0). */
+void dsc_thread_tuner_init(dsc_thread_tuner *t, int max_threads, double first_s, double period_s);
 /* The thread count for the next step. */
 int dsc_thread_tuner_next(const dsc_thread_tuner *t);
 /* Reports the step just run with dsc_thread_tuner_next()'s count: its time and its examples. */

@@ -700,9 +700,20 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
     if (o->threads > 0 || o->threads == DSC_TRAIN_THREADS_AUTO)
         dsc_set_num_threads(o->threads > 0 ? o->threads : 0);
     t->threads_now = dsc_get_num_threads();
-    /* auto: a probe every 2 s of step time; on a quiet machine under 1 % of the time goes to the slower
-     * candidates (0.05 s each) */
-    dsc_thread_tuner_init(&t->tuner, o->threads == DSC_TRAIN_THREADS_AUTO ? t->threads_now : 1, 2.0);
+    /* auto: the first probe after 0.5 s of step time (DESCENT_THREADS_PROBE_AFTER=SECONDS changes it),
+     * then every 2 s, doubling while the choice holds; on a quiet machine under 1 % of the time goes to
+     * the slower candidates (0.05 s each) */
+    {
+        double first = 0.5;
+        const char *env = getenv("DESCENT_THREADS_PROBE_AFTER");
+        if (env && *env) {
+            char *end;
+            double v = strtod(env, &end);
+            if (*end == '\0' && v >= 0 && v < 1e9)
+                first = v;
+        }
+        dsc_thread_tuner_init(&t->tuner, o->threads == DSC_TRAIN_THREADS_AUTO ? t->threads_now : 1, first, 2.0);
+    }
 
     dsc_status st;
     dsc_augment aug;
