@@ -45,6 +45,8 @@ static const opt_def train_opts[] = {
     {"test-split", T_NUM, "0.2", "for data without a test split: fraction held out as the test set"},
     {"early-stop", T_INT, "0", "stop after PATIENCE epochs without a better val_loss (needs --val-split)"},
     {"accumulate", T_INT, "1", "micro-batches per optimizer step (gradient accumulation)"},
+    {"weights", T_STR, NULL, "start from the weights of a safetensors file (a run's model.safetensors, or a\n"
+                           "                       PyTorch state_dict saved with safetensors; names as docs/FORMATS.md)"},
     {"init", T_STR, "torch_default", "initializer of conv/linear weights, e.g. kaiming_normal:nonlinearity=relu,\n"
                            "                       xavier_uniform, orthogonal:gain=1.41 (biases and norms keep torch's)"},
     {"augment", T_STR, "none", "image augmentation: crop[=PAD],flip,noise[=STD] (comma separated)"},
@@ -305,6 +307,7 @@ static int to_train_opts(const char *cmd, const resolved *r, dsc_train_opts *o)
     o->resume_dir = get(r, "resume");
     o->augment = get(r, "augment");
     o->init = get(r, "init");
+    o->weights = get(r, "weights");
     if (!o->model)
         return usage_error(cmd, "--model is required (e.g. --model mlp:64-128-10); models: %s%s", dsc_model_names(),
                            "");

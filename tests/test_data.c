@@ -8,18 +8,6 @@
 
 #include "testing.h"
 
-/* Status and a substring of the message. */
-#define CHECK_ERR(expr, want, substr)                                                              \
-    do {                                                                                           \
-        dsc_clear_error();                                                                         \
-        dsc_status s2_ = (expr);                                                                   \
-        if (s2_ != (want) || !strstr(dsc_last_error(), (substr))) {                                \
-            fprintf(stderr, "%s:%d: %s -> %s '%s'; expected %s with '%s'\n", __FILE__, __LINE__,   \
-                    #expr, dsc_status_name(s2_), dsc_last_error(), dsc_status_name(want), (substr)); \
-            dsc_test_failures++;                                                                   \
-        }                                                                                          \
-    } while (0)
-
 static char tmpdir[256];
 
 static const char *tmp_path(const char *name)

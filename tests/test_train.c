@@ -558,8 +558,43 @@ static void test_thread_tuner(void)
     CHECK(on_one == 50);
 }
 
+/* A warm start from a PyTorch state_dict (tests/fixtures/safetensors/mlp_bn.safetensors, written by
+ * tools/gen_safetensors_fixture.py from torch_models.build("mlp:64-32-10,batchnorm=1"); value k, i =
+ * ((i*7 + k*13) % 101 - 50) / 64 with k the state_dict index): every parameter and buffer lands by
+ * name, num_batches_tracked (not in descent's model) is ignored; a model of another shape is refused
+ * with the tensor's name and both shapes. */
+static void test_weights_from_torch(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/safetensors/mlp_bn.safetensors", dsc_test_source_dir());
+    const int64_t in[1] = {64};
+    dsc_model m;
+    CHECK_OK(dsc_model_build("mlp:64-32-10,batchnorm=1", 1, in, 10, 8, &m));
+    CHECK_OK(dsc_model_init(&m, 0));
+    CHECK_OK(dsc_model_load_weights(&m, path));
+    /* state_dict order: 0.weight 0.bias 1.weight 1.bias 1.running_mean 1.running_var
+     * 1.num_batches_tracked 3.weight 3.bias */
+    static const struct { const char *name; int k; int64_t i; } probe[] = {
+        {"0.weight", 0, 100}, {"0.bias", 1, 31}, {"1.weight", 2, 5}, {"1.bias", 3, 0},
+        {"1.running_mean", 4, 7}, {"1.running_var", 5, 30}, {"3.weight", 7, 319}, {"3.bias", 8, 9}};
+    for (size_t q = 0; q < sizeof probe / sizeof probe[0]; q++) {
+        dsc_id id = dsc_graph_find(m.g, probe[q].name);
+        CHECK(id >= 0);
+        if (id < 0)
+            continue;
+        dsc_tensor v = dsc_node_value(m.g, id);
+        float want = (float)((double)(((probe[q].i * 7 + probe[q].k * 13) % 101) - 50) / 64.0);
+        CHECK(v.data[v.offset + probe[q].i] == want);
+    }
+    dsc_model_free(&m);
+    CHECK_OK(dsc_model_build("mlp:64-16-10,batchnorm=1", 1, in, 10, 8, &m));
+    CHECK_OK(dsc_model_init(&m, 0));
+    CHECK_ERR(dsc_model_load_weights(&m, path), DSC_ERR_SHAPE, "tensor '0.weight' has shape [32, 64], expected [16, 64]");
+    dsc_model_free(&m);
+}
+
 DSC_TEST_MAIN("train", TEST(test_reshuffle_covers_each_example_once), TEST(test_drop_last),
               TEST(test_with_replacement_statistics), TEST(test_determinism_and_saved_position),
               TEST(test_augmentation), TEST(test_training_decreases_loss), TEST(test_evaluate_partial_batch),
               TEST(test_early_stopping), TEST(test_accumulation_equals_large_batch), TEST(test_divergence_library),
-              TEST(test_divergence_cli), TEST(test_option_errors), TEST(test_thread_tuner))
+              TEST(test_divergence_cli), TEST(test_option_errors), TEST(test_thread_tuner), TEST(test_weights_from_torch))

@@ -73,6 +73,9 @@ typedef struct dsc_train_opts {
     int early_stop;         /* patience in epochs on val_loss (0: off; needs val_split > 0) */
     int accumulate;         /* micro-batches per optimizer step (default 1) */
     const char *augment;    /* "crop,flip,noise" (NULL: none) */
+    const char *weights;    /* start from these weights (safetensors: a run's model.safetensors, or a PyTorch
+                               state_dict saved with safetensors; names as docs/FORMATS.md); NULL: init.
+                               Ignored with resume_dir (the checkpoint has the weights) */
     const char *init;       /* initializer of conv/linear weights, a dsc_init_parse spec such as
                                "kaiming_normal:nonlinearity=relu" (NULL or "torch_default": torch's default) */
     int standardize;        /* a dsc_standardize mode (statistics of the training split) */

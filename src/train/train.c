@@ -32,7 +32,7 @@ enum { V_EP_LOSS, V_BEST, V_TIME, V_LOG_LOSS, V_LAST_LOSS, V_LAST_ACC, V_LAST_TE
 
 struct dsc_trainer {
     dsc_train_opts o;
-    char *s_model, *s_data, *s_data_dir, *s_opt, *s_sched, *s_out, *s_augment, *s_init, *s_config;
+    char *s_model, *s_data, *s_data_dir, *s_opt, *s_sched, *s_out, *s_augment, *s_init, *s_weights, *s_config;
     dsc_dataset train, val, test;
     int has_val;
     double *mean, *std; /* standardization statistics (NULL: not standardized) */
@@ -683,6 +683,7 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
     t->s_out = dupstr(o->out_dir ? o->out_dir : o->resume_dir);
     t->s_augment = dupstr(o->augment);
     t->s_init = dupstr(o->init);
+    t->s_weights = dupstr(o->weights);
     t->s_config = dupstr(o->config_json);
     t->o.model = t->s_model;
     t->o.data = t->s_data;
@@ -692,6 +693,7 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
     t->o.out_dir = t->s_out;
     t->o.augment = t->s_augment;
     t->o.init = t->s_init;
+    t->o.weights = t->s_weights;
     t->o.config_json = t->s_config;
     if (t->o.log_every < 1)
         t->o.log_every = 1;
@@ -747,6 +749,12 @@ dsc_status dsc_trainer_new(const dsc_train_opts *opts, dsc_trainer **out)
         }
         if ((st = dsc_model_init_custom(&t->m, o->seed, t->o.init ? &wi : NULL)) != DSC_OK)
             goto fail;
+        /* a warm start (PyTorch's load_state_dict): every parameter and buffer by name and shape;
+         * tensors of the file that the model lacks (e.g. num_batches_tracked) are ignored */
+        if (t->o.weights && !t->o.resume_dir && (st = dsc_model_load_weights(&t->m, t->o.weights)) != DSC_OK) {
+            st = DSC_ERROR(st, "--weights: %s", last_err());
+            goto fail;
+        }
     }
     dsc_graph_set_seed(t->m.g, o->seed);
     dsc_graph_set_training(t->m.g, 1);
@@ -875,6 +883,7 @@ void dsc_trainer_free(dsc_trainer *t)
     free(t->s_out);
     free(t->s_augment);
     free(t->s_init);
+    free(t->s_weights);
     free(t->s_config);
     free(t);
 }

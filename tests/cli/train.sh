@@ -119,6 +119,19 @@ err=$("$bin" train --model mlp:64-32-10 --data digits --init kaiming_sideways 2>
 check "--init unknown exit 2" "$rc" 2
 has "--init error names the option and the choices" "$err" "--init: .*unknown initializer 'kaiming_sideways'.*kaiming_normal"
 
+# --weights: a warm start from a run's model.safetensors (lr 0: the weights come back unchanged); a
+# model of another shape is exit 2 naming the tensor; a missing file exit 1.
+"$bin" train --model mlp:64-32-10 --data digits --steps 1 --opt sgd:lr=0 --weights "$tmp/run/model.safetensors" \
+    --out "$tmp/warm" >/dev/null 2>&1
+check "--weights exit 0" "$?" 0
+if cmp -s "$tmp/run/model.safetensors" "$tmp/warm/model.safetensors"; then echo "ok: --weights loads every tensor"
+else echo "FAIL: --weights: model.safetensors differs after a step with lr 0"; fail=1; fi
+err=$("$bin" train --model mlp:64-16-10 --data digits --weights "$tmp/run/model.safetensors" --out "$tmp/w2" 2>&1 >/dev/null); rc=$?
+check "--weights of another shape exit 2" "$rc" 2
+has "--weights names the tensor and shapes" "$err" "--weights: .*'0.weight' has shape \[32, 64\], expected \[16, 64\]"
+"$bin" train --model mlp:64-32-10 --data digits --weights "$tmp/none.safetensors" --out "$tmp/w3" >/dev/null 2>&1
+check "--weights missing file exit 1" "$?" 1
+
 # --steps instead of epochs.
 out=$("$bin" train --model mlp:64-32-10 --data digits --steps 10 --out "$tmp/steps" 2>/dev/null); rc=$?
 check "--steps exit 0" "$rc" 0
