@@ -972,6 +972,41 @@ static void test_errors(void)
         dsc_convex_problem_free(p);
     }
     CHECK(strstr(dsc_convex_help(), "logreg") != NULL);
+    /* A hand-built CSR set (2 rows, d = 4) whose indices do not increase, or leave [0, d), is refused
+     * (the solvers' just-in-time updates visit each coordinate of a row once). */
+    int64_t rp[3] = {0, 2, 3};
+    int32_t ci[3] = {1, 3, 0};
+    double val[3] = {1.0, 2.0, 3.0}, y[2] = {1.0, -1.0};
+    dsc_dataset csr;
+    memset(&csr, 0, sizeof csr);
+    snprintf(csr.name, sizeof csr.name, "hand-built");
+    csr.dtype = DSC_DATA_F64;
+    csr.n = 2;
+    csr.d = 4;
+    csr.feat_ndim = 1;
+    csr.feat_shape[0] = 4;
+    csr.num_classes = 2;
+    csr.sparse = 1;
+    csr.nnz = 3;
+    csr.row_ptr = rp;
+    csr.col_idx = ci;
+    csr.val64 = val;
+    csr.y64 = y;
+    double cv[2] = {-1.0, 1.0};
+    csr.class_values = cv;
+    CHECK_OK(dsc_convex_problem_new("logreg", &csr, 0, &p)); /* well formed */
+    dsc_convex_problem_free(p);
+    p = NULL;
+    ci[1] = 1; /* row 0: 1, 1 */
+    CHECK_STATUS(dsc_convex_problem_new("logreg", &csr, 0, &p), DSC_ERR_FORMAT);
+    CHECK(strstr(dsc_last_error(), "row 0 has column index 1 not above the previous one") != NULL);
+    ci[1] = 4; /* outside [0, 4) */
+    CHECK_STATUS(dsc_convex_problem_new("logreg", &csr, 0, &p), DSC_ERR_FORMAT);
+    CHECK(strstr(dsc_last_error(), "outside [0, d)") != NULL);
+    ci[1] = 3;
+    rp[2] = 2; /* row_ptr[n] != nnz */
+    CHECK_STATUS(dsc_convex_problem_new("logreg", &csr, 0, &p), DSC_ERR_FORMAT);
+    CHECK(p == NULL);
     dsc_dataset_free(&iris);
     dsc_dataset_free(&lin);
 }

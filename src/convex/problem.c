@@ -905,6 +905,24 @@ static dsc_status copy_data(dsc_convex_problem *p, const dsc_dataset *ds)
     p->d = d;
     p->sparse = ds->sparse;
     if (ds->sparse) {
+        /* The solvers index w by the column indices and their just-in-time updates visit each
+         * coordinate of a row once: a row's indices must lie in [0, d) and increase strictly
+         * (as the LIBSVM reader and the generators guarantee; a hand-built data set may not). */
+        if (!ds->row_ptr || !ds->col_idx || ds->row_ptr[0] != 0 || ds->row_ptr[n] != ds->nnz)
+            return DSC_ERROR(DSC_ERR_FORMAT, "convex %s: data '%s': malformed CSR arrays (row_ptr[0] must be 0 "
+                             "and row_ptr[n] = nnz = %lld)", p->name, ds->name, (long long)ds->nnz);
+        for (int64_t i = 0; i < n; i++) {
+            if (ds->row_ptr[i + 1] < ds->row_ptr[i])
+                return DSC_ERROR(DSC_ERR_FORMAT, "convex %s: data '%s': row_ptr decreases at row %lld", p->name,
+                                 ds->name, (long long)i);
+            for (int64_t t = ds->row_ptr[i]; t < ds->row_ptr[i + 1]; t++) {
+                const int64_t j = ds->col_idx[t];
+                if (j < 0 || j >= d || (t > ds->row_ptr[i] && j <= ds->col_idx[t - 1]))
+                    return DSC_ERROR(DSC_ERR_FORMAT, "convex %s: data '%s': row %lld has column index %lld %s",
+                                     p->name, ds->name, (long long)i, (long long)j,
+                                     j < 0 || j >= d ? "outside [0, d)" : "not above the previous one");
+            }
+        }
         m->rp = malloc((size_t)(n + 1) * sizeof(int64_t));
         m->ci = malloc((size_t)(ds->nnz > 0 ? ds->nnz : 1) * sizeof(int32_t));
         m->val = malloc((size_t)(ds->nnz > 0 ? ds->nnz : 1) * sizeof(double));

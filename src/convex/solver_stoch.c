@@ -30,10 +30,6 @@ static dsc_status table_fits(slv *s, int64_t per)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* SGD: w <- w - a_k g_B(w), g_B the mean gradient of a batch B (Robbins & Monro 1951).
- *   const:  a_k = lr (default 1/(2 L_max)): E f - f* decreases linearly to a noise floor O(lr sigma^2 / mu)
- *   sqrt:   a_k = lr / sqrt(k+1): O(log k / sqrt k) for convex f
- *   strong: a_k = (2k+1) / (2 mu (k+1)^2) (Gower et al. 2019 with the catalog's convention): O(1/k) */
 /* The next example, drawn one step ahead by the linear-model fast paths: from SAG's non-uniform sampler
  * or uniform; its row (and its entry of tab, if any) prefetched so that the memory latency of a random
  * row overlaps the current step. */
@@ -50,6 +46,10 @@ static int64_t draw_ahead(slv *s, const dsc_sum_tree *tree, const double *tab)
     return i;
 }
 
+/* SGD: w <- w - a_k g_B(w), g_B the mean gradient of a batch B (Robbins & Monro 1951).
+ *   const:  a_k = lr (default 1/(2 L_max)): E f - f* decreases linearly to a noise floor O(lr sigma^2 / mu)
+ *   sqrt:   a_k = lr / sqrt(k+1): O(log k / sqrt k) for convex f
+ *   strong: a_k = (2k+1) / (2 mu (k+1)^2) (Gower et al. 2019 with the catalog's convention): O(1/k) */
 dsc_status slv_sgd(slv *s, double *w)
 {
     const dsc_convex_problem *p = s->p;
@@ -354,7 +354,8 @@ static void lazy_flush(int64_t d, lazy *lz, const double *coef, double *w)
 }
 
 /* Brings the coordinates of a CSR row up to date (v_j -= coef_j (S - S_j); S_j is left to the caller's
- * update loop) and returns the margin x^T w = c x^T v. */
+ * update loop, which is correct because a row names each coordinate once: its indices increase
+ * strictly, checked when the problem is built) and returns the margin x^T w = c x^T v. */
 static double lazy_margin(const lazy *lz, const double *coef, int64_t nnz, const int32_t *ci, const double *x,
                           double *w)
 {
