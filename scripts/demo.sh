@@ -24,26 +24,9 @@ else
   echo "demo: Fashion-MNIST not found (bash scripts/install-deps.sh installs it); mlp:64-128-10 on the embedded digits set"
   "$bin" train --model mlp:64-128-10 --data digits --opt adam:lr=1e-3 --epochs 10 --batch-size 32 --seed 0 --out "$out"
 fi
-# The loss curve: `descent plot` when this build has it, else gnuplot directly on metrics.csv.
-if "$bin" plot --help >/dev/null 2>&1; then
-  if "$bin" plot "$out" --metric train_loss --x step --out "$out/loss.png"; then
-    echo "loss plot: $out/loss.png"
-  else
-    echo "loss curve: $out/metrics.csv (no plot: see the message above)"
-  fi
-elif command -v gnuplot >/dev/null; then
-  gnuplot <<EOT
-set terminal pngcairo size 800,500 noenhanced
-set output '$out/loss.png'
-set datafile separator ','
-set key top right
-set xlabel 'step'
-set ylabel 'train loss (cross-entropy)'
-set grid
-set title 'descent demo: training loss per step'
-plot '< grep ^step, $out/metrics.csv' using 2:4 with lines lw 2 title 'train loss'
-EOT
+# The loss curve (descent plot prints the file's path; the line below says what it is).
+if "$bin" plot "$out" --metric train_loss --x step --out "$out/loss.png" >/dev/null; then
   echo "loss plot: $out/loss.png"
 else
-  echo "loss curve: $out/metrics.csv (install gnuplot for a plot)"
+  echo "loss curve: $out/metrics.csv (no plot: see the message above)"
 fi
