@@ -246,10 +246,11 @@ static const solver_def solvers[] = {
     {"svrg", slv_svrg, KEYS("lr", "m", "option"),
      "SVRG (Johnson & Zhang): lr=1/(10 L_max), inner loop m=2n, option=1 (snapshot = last iterate) |\n"
      "        2 (a uniformly random inner iterate)"},
-    {"sarah", slv_sarah, KEYS("lr", "m"), "SARAH (Nguyen et al.): lr=1/(2 L_max), inner loop m=n"},
-    {"spider", slv_spider, KEYS("lr", "b", "q"),
+    {"sarah", slv_sarah, KEYS("lr", "m", "path"), "SARAH (Nguyen et al.): lr=1/(2 L_max), inner loop m=n;\n"
+     "        path=auto (O(nnz) steps for smooth linear models) | generic"},
+    {"spider", slv_spider, KEYS("lr", "b", "q", "path"),
      "SPIDER in its constant-step form (SpiderBoost): full gradient every q=n/b steps, batch b=1,\n"
-     "        lr=1/(2 L_max)"},
+     "        lr=1/(2 L_max); path as sarah (b=1)"},
     {"storm", slv_storm, KEYS("lr", "a", "batch"),
      "STORM (Cutkosky & Orabona) with constant parameters: d = g_i(w) + (1 - a)(d - g_i(w_prev)),\n"
      "        a=0.1, lr=1/(4 L_max), batch=1"},

@@ -914,9 +914,128 @@ done:
 /* The recursive gradient estimator shared by SARAH and SPIDER: every `period` steps v = grad f(w),
  * else v += g(w) - g(w_prev) with g the gradient of one sampled example (batch == 0) or the mean
  * over a sampled batch of `batch` examples; then w <- prox(w - lr v). */
+/* SARAH / SPIDER's fast path (batch 1) for smooth one-output linear models. With
+ * f_i(w) = phi_i(x~_i.w) + (l2/2)||w_reg||^2 the estimator splits as v_t = g_t + l2 w_reg,t: the loss part g
+ * starts as the full gradient's and changes by x~_i (phi_i'(z_i(w_t)) - phi_i'(z_i(w_{t-1}))) on row i's
+ * coordinates only (the l2 parts of the two example gradients differ by l2 (w_t - w_{t-1}), which the split
+ * carries). The step w_{t+1} = a w_t - lr g_t (a = 1 - lr l2; intercept: a = 1) has glm_fast's form, so
+ * CSR rows get the just-in-time updates (w = c v, pending steps -g_j (S - S_j)), and the previous
+ * iterate's margin needs no copy of w_{t-1}: per coordinate w_{t-1} = (w_t + lr g_{t-1}) / a, so
+ * z_i(w_{t-1}) = (x_i.w_t + lr x_i.g) / a + w_d + lr g_d (g before this step's change; intercept w_d).
+ * Same iterates as the generic path up to rounding (test_lazy_sparse: path=generic). */
+static dsc_status recursive_glm(slv *s, double *w, double lr, int64_t period)
+{
+    const dsc_convex_problem *p = s->p;
+    const int64_t d = p->d, n = s->n;
+    const int icpt = p->intercept;
+    const double a = 1.0 - lr * p->l2;
+    dsc_status st = DSC_OK;
+    double *g = NULL;
+    lazy lz = {1.0, 0.0, NULL};
+    ALLOC(g, s->dim);
+    if (p->sparse)
+        ALLOC(lz.Sj, d);
+    s->res->step = lr;
+    if (slv_begin(s, w))
+        goto done;
+    int64_t inext = 0;
+    for (int64_t t = 0;; t++) {
+        const int32_t *ci = NULL;
+        const double *x = NULL;
+        int64_t nnz = 0;
+        if (t % period == 0) {
+            /* the loss part of the full gradient at the (materialized) iterate */
+            if (p->sparse && (lz.c != 1.0 || lz.S != 0.0))
+                lazy_flush(d, &lz, g, w);
+            memset(g, 0, (size_t)s->dim * sizeof *g);
+            for (int64_t i = 0; i < n; i++) {
+                double z, dz;
+                dsc_convex_margin(p, i, w, &z);
+                dz = dsc_convex_dloss1(p, i, z);
+                dsc_convex_row_axpy(p, i, &dz, g);
+            }
+            for (int64_t j = 0; j < s->dim; j++)
+                g[j] /= (double)n;
+            s->evals += (double)n;
+            if ((t + 1) % period != 0)
+                inext = draw_ahead(s, NULL, NULL);
+        } else {
+            const int64_t i = inext;
+            if ((t + 1) % period != 0)
+                inext = draw_ahead(s, NULL, NULL); /* the draws keep their order: none at a full gradient */
+            nnz = dsc_convex_row(p, i, &ci, &x);
+            s->evals += 2.0;
+            double z = 0.0, xg = 0.0;
+            if (!ci) {
+                for (int64_t j = 0; j < d; j++) {
+                    z += x[j] * w[j];
+                    xg += x[j] * g[j];
+                }
+            } else {
+                const double S = lz.S, *Sj = lz.Sj;
+                for (int64_t k = 0; k < nnz; k++) {
+                    const int64_t j = ci[k];
+                    const double wj = w[j] - g[j] * (S - Sj[j]);
+                    w[j] = wj;
+                    z += x[k] * wj;
+                    xg += x[k] * g[j];
+                }
+                z *= lz.c;
+            }
+            double zp = (z + lr * xg) / a;
+            if (icpt) {
+                z += w[d];
+                zp += w[d] + lr * g[d];
+            }
+            const double delta = dsc_convex_dloss1(p, i, z) - dsc_convex_dloss1(p, i, zp);
+            if (!ci) {
+                for (int64_t j = 0; j < d; j++)
+                    g[j] += x[j] * delta;
+            } else {
+                for (int64_t k = 0; k < nnz; k++)
+                    g[ci[k]] += x[k] * delta;
+            }
+            if (icpt)
+                g[d] += delta;
+        }
+        /* the step w <- a w - lr g: every coordinate on dense data; on CSR data the row's (or, after a
+         * full gradient, none: all are pending) */
+        if (!p->sparse) {
+            for (int64_t j = 0; j < d; j++)
+                w[j] = a * w[j] - lr * g[j];
+        } else {
+            const double cn = lz.c * a, q = lr / cn, Sn = lz.S + q;
+            for (int64_t k = 0; k < nnz; k++) {
+                const int64_t j = ci[k];
+                w[j] -= q * g[j];
+                lz.Sj[j] = Sn;
+            }
+            lz.c = cn;
+            lz.S = Sn;
+        }
+        if (icpt)
+            w[d] -= lr * g[d];
+        if (p->sparse && (lz.c < 1e-100 || slv_will_record(s)))
+            lazy_flush(d, &lz, g, w);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(g);
+    free(lz.Sj);
+    return st;
+}
+
 static dsc_status recursive_estimator(slv *s, double *w, double lr, int64_t period, int64_t batch)
 {
-    dsc_status st = DSC_OK;
+    const dsc_convex_problem *p = s->p;
+    static const char *const paths[] = {"auto", "generic", NULL};
+    int path = 0;
+    dsc_status st = dsc_kvspec_choice(s->spec, "path", paths, 0, &path);
+    if (st)
+        return st;
+    if (path == 0 && batch <= 1 && p->linear && p->K == 1 && p->smooth && lr * p->l2 < 1.0)
+        return recursive_glm(s, w, lr, period);
     double *v = NULL, *wp = NULL, *g1 = NULL, *g0 = NULL;
     int64_t *idx = NULL;
     s->res->step = lr;
