@@ -631,19 +631,27 @@ done:
 
 /* ---- descent eval -------------------------------------------------------------------------- */
 
-static const char *const eval_allowed[] = {"resume", "data", "data-dir", "batch-size", "threads", NULL};
+static const char *const eval_allowed[] = {"resume", "data", "data-dir", "batch-size", "threads", "model", "weights",
+                                           "standardize", "test-split", NULL};
 
 static void eval_usage(FILE *f)
 {
-    fprintf(f, "usage: descent eval --resume RUN_DIR [--data DATA] [--data-dir DIR] [--batch-size N] [--threads N]\n\n"
+    fprintf(f, "usage: descent eval --resume RUN_DIR [--data DATA] [--data-dir DIR] [--batch-size N] [--threads N]\n"
+               "       descent eval --model SPEC --weights FILE --data DATA [--standardize M] [--test-split F] [...]\n\n"
                "Evaluates the newest valid checkpoint of a run (eval mode: dropout off, BatchNorm running\n"
                "statistics) on the test split of DATA (default: the run's --data; data without a test split\n"
                "use the same held-out part as training). Applies the training split's standardization saved\n"
-               "in the checkpoint. Prints one line:\n"
-               "  eval: data=D examples=N loss=L acc=A [top5=A5] checkpoint=PATH\n\n"
+               "in the checkpoint. Or evaluates a weights file (a run's model.safetensors, or a PyTorch\n"
+               "state_dict saved with safetensors) in a model of the zoo, standardizing as 'descent train'\n"
+               "does (statistics of DATA's training split). Prints one line:\n"
+               "  eval: data=D examples=N loss=L acc=A [top5=A5] checkpoint=PATH | weights=FILE\n\n"
                "options:\n"
-               "  --resume RUN_DIR     the run directory (required)\n"
-               "  --data DATA          data to evaluate on (must have the run's example shape and classes)\n"
+               "  --resume RUN_DIR     the run directory\n"
+               "  --model SPEC         with --weights: the model the weights belong to\n"
+               "  --weights FILE       a safetensors file of the model's parameters and buffers\n"
+               "  --standardize M      with --weights: auto (default), feature, channel or off\n"
+               "  --test-split F       with --weights: held-out fraction of data without a test split (0.2)\n"
+               "  --data DATA          data to evaluate on (must have the model's example shape and classes)\n"
                "  --data-dir DIR       directory searched first for fashion-mnist / mnist files\n"
                "  --batch-size N       evaluation batch size (default: the run's)\n"
                "  --threads N          threads (N, 0 or auto: all cores)\n"
@@ -658,8 +666,14 @@ int cmd_eval_main(int argc, char **argv)
         res_free(&r);
         return code < 0 ? 0 : code;
     }
-    if (!get(&r, "resume")) {
-        fprintf(stderr, "descent eval: --resume RUN_DIR is required (the run whose checkpoint to evaluate)\n");
+    if (!get(&r, "resume") && !get(&r, "weights")) {
+        fprintf(stderr, "descent eval: give --resume RUN_DIR (a run's checkpoint) or --model SPEC --weights FILE "
+                        "--data DATA\n");
+        res_free(&r);
+        return 2;
+    }
+    if (get(&r, "resume") && get(&r, "weights")) {
+        fprintf(stderr, "descent eval: --resume and --weights exclude each other (a run's checkpoint has its weights)\n");
         res_free(&r);
         return 2;
     }
@@ -689,7 +703,10 @@ int cmd_eval_main(int argc, char **argv)
         printf("eval: data=%s examples=%lld loss=%.4f acc=%.4f", o.data, (long long)ts->n, loss, acc);
         if (!isnan(top5))
             printf(" top5=%.4f", top5);
-        printf(" checkpoint=%s\n", dsc_trainer_checkpoint(t));
+        if (o.resume_dir)
+            printf(" checkpoint=%s\n", dsc_trainer_checkpoint(t));
+        else
+            printf(" weights=%s\n", o.weights);
     }
     dsc_trainer_free(t);
     res_free(&r);

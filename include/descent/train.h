@@ -85,8 +85,9 @@ typedef struct dsc_train_opts {
     const volatile sig_atomic_t *stop; /* when it becomes non-zero: checkpoint and return (Ctrl-C) */
     dsc_train_progress_fn progress;
     void *progress_ctx;
-    int eval_only;          /* with resume_dir: restore the model (and the standardization statistics) only,
-                               write no files (descent eval) */
+    int eval_only;          /* build and restore the model only, write no files (descent eval): with resume_dir
+                               from its checkpoint (and its standardization statistics), else from weights
+                               (statistics of the training split, as in training) */
     const char *config_json; /* resolved configuration to store as RUN_DIR/config.json (NULL: built from these options) */
     int no_decay_bias_norm;  /* parameter groups with weight_decay=0 for every parameter named "<module>.bias"
                                 and the weight of every layer whose kind contains "Norm" (BatchNorm1d/2d,

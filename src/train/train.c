@@ -177,7 +177,8 @@ static dsc_status prepare_data(dsc_trainer *t)
     if (mode == DSC_STANDARDIZE_CHANNEL && t->train.feat_ndim != 3)
         return DSC_ERROR(DSC_ERR_INVALID, "--standardize channel needs image data [C, H, W]; '%s' has %d-dimensional "
                          "examples (use feature)", o->data, t->train.feat_ndim);
-    if (mode != DSC_STANDARDIZE_OFF && !o->eval_only) {
+    /* (evaluating a run's checkpoint: its saved statistics are applied in load_checkpoint instead) */
+    if (mode != DSC_STANDARDIZE_OFF && !(o->eval_only && o->resume_dir)) {
         const size_t d = (size_t)t->train.d;
         t->mean = malloc(d * sizeof *t->mean);
         t->std = malloc(d * sizeof *t->std);

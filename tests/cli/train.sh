@@ -41,6 +41,14 @@ ev=$("$bin" eval --resume "$tmp/run"); rc=$?
 check "eval exit code" "$rc" 0
 tl=$(printf '%s' "$out" | sed 's/.*test_loss=\([0-9.]*\).*/\1/')
 has "eval reproduces test_loss and test_acc" "$ev" "^eval: data=digits examples=359 loss=$tl acc=$acc "
+# The same from the weights file alone (the model spec given, standardization recomputed as in training).
+ew=$("$bin" eval --model mlp:64-32-10 --data digits --weights "$tmp/run/model.safetensors"); rc=$?
+check "eval --weights exit code" "$rc" 0
+check "eval --weights = eval --resume" "${ew% weights=*}" "${ev% checkpoint=*}"
+"$bin" eval --resume "$tmp/run" --weights "$tmp/run/model.safetensors" >/dev/null 2>&1
+check "eval --resume with --weights exit 2" "$?" 2
+"$bin" eval --data digits --weights "$tmp/run/model.safetensors" >/dev/null 2>&1
+check "eval --weights without --model exit 2" "$?" 2
 
 # Usage errors: exit 2 with a message naming the option and the valid choices.
 err=$("$bin" train --model mlp:64-10 --data digits --bogus 1 2>&1 >/dev/null); rc=$?
