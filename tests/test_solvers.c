@@ -566,22 +566,16 @@ static void test_sag_glm_equiv(void)
     lab_free(&l);
 }
 
-/* The CSR paths of SAG / SAGA / SGD / SVRG (just-in-time updates with w = c v) against the dense paths on the
- * same data: a random sparse set (n = 300, d = 40, ~15% nonzeros, libsvm text), logreg with l2 = 0.05
- * (so that the scaling c matters) and an intercept. Measured max |w_csr - w_dense| / max |w| = 2.8e-15
- * (saga), 6.0e-15 (sag), 4.4e-15 (sag mixed), 2.5e-15 (sgd), 2.3e-14 (svrg) after 20 passes; checked <= 1e-12.
- * The same for logreg_l1 and lasso (l2 = 0: SAG/SAGA's lazy proximal steps, lazy_soft): at most 9.2e-14;
- * and there the fast path equals the generic full-table path to 1.7e-15 (checked 1e-12). (With l2 > 0 the GLM table differs from
- * the full table by design: it applies the ridge term at the current w; test_sag_glm_equiv compares
- * them at l2 = 0.) */
-static void test_lazy_sparse(void)
+/* A random sparse set as LIBSVM text, read as CSR and densified: 300 rows, 40 features, ~15% nonzeros
+ * in [-2, 2); labels +-1 (classes = 2) or 0..classes-1. */
+static void random_sparse_set(uint64_t st, int classes, const char *name, dsc_dataset *csr, dsc_dataset *dense)
 {
     char *text = malloc(200000);
     size_t len = 0;
-    uint64_t st = 12345;
     for (int i = 0; i < 300; i++) {
         st = st * 6364136223846793005ULL + 1442695040888963407ULL;
-        len += (size_t)sprintf(text + len, "%d", (st >> 40) % 2 ? 1 : -1);
+        const int c = (int)((st >> 40) % (uint64_t)classes);
+        len += (size_t)sprintf(text + len, "%d", classes == 2 ? (c ? 1 : -1) : c);
         for (int j = 1; j <= 40; j++) {
             st = st * 6364136223846793005ULL + 1442695040888963407ULL;
             if ((st >> 33) % 100 < 15)
@@ -593,13 +587,26 @@ static void test_lazy_sparse(void)
     dsc_data_opts_init(&o);
     o.dtype = DSC_DATA_F64;
     o.n_features = 40;
-    dsc_dataset csr, dense;
-    memset(&csr, 0, sizeof csr);
-    memset(&dense, 0, sizeof dense);
-    CHECK_OK(dsc_libsvm_read_mem(text, len, "lazy", &o, &csr));
+    memset(csr, 0, sizeof *csr);
+    memset(dense, 0, sizeof *dense);
+    CHECK_OK(dsc_libsvm_read_mem(text, len, name, &o, csr));
     free(text);
-    CHECK_OK(dsc_dataset_copy(&csr, &dense));
-    CHECK_OK(dsc_dataset_densify(&dense, 0));
+    CHECK_OK(dsc_dataset_copy(csr, dense));
+    CHECK_OK(dsc_dataset_densify(dense, 0));
+}
+
+/* The CSR paths of SAG / SAGA / SGD / SVRG (just-in-time updates with w = c v) against the dense paths on the
+ * same data: a random sparse set (n = 300, d = 40, ~15% nonzeros, libsvm text), logreg with l2 = 0.05
+ * (so that the scaling c matters) and an intercept. Measured max |w_csr - w_dense| / max |w| = 2.8e-15
+ * (saga), 6.0e-15 (sag), 4.4e-15 (sag mixed), 2.5e-15 (sgd), 2.3e-14 (svrg) after 20 passes; checked <= 1e-12.
+ * The same for logreg_l1 and lasso (l2 = 0: SAG/SAGA's lazy proximal steps, lazy_soft): at most 9.2e-14;
+ * and there the fast path equals the generic full-table path to 1.7e-15 (checked 1e-12). (With l2 > 0 the GLM table differs from
+ * the full table by design: it applies the ridge term at the current w; test_sag_glm_equiv compares
+ * them at l2 = 0.) */
+static void test_lazy_sparse(void)
+{
+    dsc_dataset csr, dense;
+    random_sparse_set(12345, 2, "lazy", &csr, &dense);
     CHECK(csr.sparse == 1 && dense.sparse == 0);
     const char *probs[] = {"logreg:l2=0.05,intercept=1", "logreg_l1:l1=0.01,intercept=1", "lasso:l1=0.005"};
     for (int q = 0; q < 3; q++) {
@@ -656,6 +663,65 @@ static void test_lazy_sparse(void)
     }
     dsc_convex_problem_free(pc);
     dsc_convex_problem_free(pd);
+    }
+    dsc_dataset_free(&csr);
+    dsc_dataset_free(&dense);
+}
+
+/* SAG / SAGA on softmax (K = 3 outputs): the K-output fast path (glm_fast_multi) on a random CSR set
+ * (300 x 40, ~15% nonzeros, 3 classes, intercept) against its dense copy, and at l2 = 0 against the
+ * generic full-table path (storage=full). Measured max relative difference after 20 passes: 2.7e-14
+ * (CSR vs dense) and 5.4e-15 (fast vs generic); checked <= 1e-12. */
+static void test_softmax_fast(void)
+{
+    dsc_dataset csr, dense;
+    random_sparse_set(777, 3, "softmax", &csr, &dense);
+    const char *probs[] = {"softmax:l2=0.05,intercept=1", "softmax:l2=0,intercept=1"};
+    const char *specs[] = {"saga", "sag:step=practical", "saga:init=seen", "sag:step=practical,init=zero"};
+    const char *generic[] = {"saga:storage=full", "sag:step=practical,storage=full", "saga:init=seen,storage=full",
+                             "sag:step=practical,init=zero,storage=full"};
+    for (int q = 0; q < 2; q++) {
+        dsc_convex_problem *pc = make(probs[q], &csr), *pd = make(probs[q], &dense);
+        if (!pc || !pd) {
+            dsc_convex_problem_free(pc);
+            dsc_convex_problem_free(pd);
+            continue;
+        }
+        CHECK(pc->K == 3 && pc->sparse == 1);
+        for (int k = 0; k < 4; k++) {
+            dsc_solver_opts so;
+            dsc_solver_opts_init(&so);
+            so.epochs = 20;
+            so.seed = 5;
+            double *a = calloc((size_t)pc->dim, sizeof(double)), *b = calloc((size_t)pc->dim, sizeof(double)),
+                   *c = calloc((size_t)pc->dim, sizeof(double));
+            dsc_solver_result r;
+            CHECK_OK(dsc_solver_run(specs[k], pc, &so, a, &r));
+            dsc_solver_result_free(&r);
+            CHECK_OK(dsc_solver_run(specs[k], pd, &so, b, &r));
+            dsc_solver_result_free(&r);
+            double md = 0.0, mx = 0.0, mg = 0.0;
+            for (int64_t j = 0; j < pc->dim; j++) {
+                md = fmax(md, fabs(a[j] - b[j]));
+                mx = fmax(mx, fabs(b[j]));
+            }
+            if (q == 1) { /* l2 = 0: the GLM table and the full table are the same algorithm */
+                CHECK_OK(dsc_solver_run(generic[k], pd, &so, c, &r));
+                dsc_solver_result_free(&r);
+                for (int64_t j = 0; j < pc->dim; j++)
+                    mg = fmax(mg, fabs(c[j] - b[j]));
+            }
+            fprintf(stderr, "  %-26s %-30s csr vs dense %.3g, fast vs generic %.3g (max |w| %.3g)\n", probs[q],
+                    specs[k], md / mx, mg / mx, mx);
+            CHECK(mx > 0.05);
+            CHECK(md <= 1e-12 * mx);
+            CHECK(mg <= 1e-12 * mx);
+            free(a);
+            free(b);
+            free(c);
+        }
+        dsc_convex_problem_free(pc);
+        dsc_convex_problem_free(pd);
     }
     dsc_dataset_free(&csr);
     dsc_dataset_free(&dense);
@@ -922,5 +988,5 @@ static void test_cleanup(void)
 DSC_TEST_MAIN("solvers", TEST(test_projections_sampler), TEST(test_errors), TEST(test_counting),
               TEST(test_gd_linear_rate), TEST(test_nesterov_sqrt_kappa), TEST(test_newton_quadratic),
               TEST(test_min_norm), TEST(test_sgd_floor_vs_decreasing), TEST(test_sag_bound), TEST(test_vr_linear),
-              TEST(test_sag_glm_equiv), TEST(test_lazy_sparse), TEST(test_threads), TEST(test_newton_cg), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
+              TEST(test_sag_glm_equiv), TEST(test_lazy_sparse), TEST(test_softmax_fast), TEST(test_threads), TEST(test_newton_cg), TEST(test_perturbed_escapes), TEST(test_prox), TEST(test_others), TEST(test_sd_cubic),
               TEST(test_cleanup))

@@ -343,14 +343,23 @@ typedef struct lazy {
 } lazy;
 
 /* Materializes w = c v, applying every coordinate's pending steps -coef_j (S - S_j) (coef: the table sum
- * for SAG/SAGA, the snapshot gradient for SVRG), and restarts with c = 1, S = 0. */
-static void lazy_flush(int64_t d, lazy *lz, const double *coef, double *w)
+ * for SAG/SAGA, the snapshot gradient for SVRG; K entries per feature j for K-output models, which share
+ * S_j), and restarts with c = 1, S = 0. */
+static void lazy_flush_k(int64_t d, int64_t K, lazy *lz, const double *coef, double *w)
 {
-    for (int64_t j = 0; j < d; j++)
-        w[j] = lz->c * (w[j] - coef[j] * (lz->S - lz->Sj[j]));
+    for (int64_t j = 0; j < d; j++) {
+        const double pend = lz->S - lz->Sj[j];
+        for (int64_t k = j * K; k < (j + 1) * K; k++)
+            w[k] = lz->c * (w[k] - coef[k] * pend);
+    }
     memset(lz->Sj, 0, (size_t)d * sizeof *lz->Sj);
     lz->c = 1.0;
     lz->S = 0.0;
+}
+
+static void lazy_flush(int64_t d, lazy *lz, const double *coef, double *w)
+{
+    lazy_flush_k(d, 1, lz, coef, w);
 }
 
 /* Brings the coordinates of a CSR row up to date (v_j -= coef_j (S - S_j); S_j is left to the caller's
@@ -378,10 +387,12 @@ static int glm_fast_ok(slv *s, const table *t, int saga, int init)
 {
     const dsc_convex_problem *p = s->p;
     int seen = saga ? init == 3 : init == 2; /* the average is over the examples seen so far */
-    if (!t->glm || p->K != 1)
+    if (!t->glm)
         return 0;
     if (p->smooth)
-        return 1;
+        return 1; /* K = 1, or K outputs (softmax): glm_fast_multi */
+    if (p->K != 1)
+        return 0;
     return !p->sparse || (p->l2 == 0.0 && !seen);
 }
 
@@ -504,6 +515,105 @@ done:
  * the average is over m = n examples, or with count_seen (SAG's init=zero, SAGA's init=seen) over the
  * examples seen so far, this one included (counted in t->seen / t->ncov).
  * tree: SAG's non-uniform sampler or NULL. */
+/* glm_fast for K-output smooth linear models (softmax): the table holds the K values phi_i'(z_i) of each
+ * example, w and the sum are d x K (row j = feature j's K weights, then the K intercepts), and on CSR
+ * rows feature j's K weights share one S_j. The same steps as glm_fast with a loop over the outputs. */
+static dsc_status glm_fast_multi(slv *s, double *w, table *t, double lr, int saga, int count_seen,
+                                 const dsc_sum_tree *tree)
+{
+    const dsc_convex_problem *p = s->p;
+    const int64_t d = p->d, n = s->n, K = t->K;
+    const int icpt = p->intercept;
+    const double a = 1.0 - lr * p->l2;
+    double *sum = t->sum, *tab = t->tab, *z = t->z, *dz = t->dz, *delta = t->delta;
+    dsc_status st = DSC_OK;
+    lazy lz = {1.0, 0.0, NULL};
+    if (p->sparse)
+        ALLOC(lz.Sj, d);
+    int64_t inext = draw_ahead(s, tree, NULL);
+    for (;;) {
+        const int64_t i = inext;
+        inext = draw_ahead(s, tree, NULL);
+        const int32_t *ci;
+        const double *x;
+        const int64_t nnz = dsc_convex_row(p, i, &ci, &x);
+        s->evals += 1.0;
+        if (count_seen && !t->seen[i]) {
+            t->seen[i] = 1;
+            t->ncov++;
+        }
+        const double inv = 1.0 / (double)(count_seen ? t->ncov : n);
+        for (int64_t k = 0; k < K; k++)
+            z[k] = 0.0;
+        for (int64_t q = 0; q < nnz; q++) {
+            const int64_t j = ci ? ci[q] : q;
+            double *wj = w + j * K;
+            if (ci) { /* bring feature j's K weights up to date */
+                const double pend = lz.S - lz.Sj[j], *sj = sum + j * K;
+                for (int64_t k = 0; k < K; k++)
+                    wj[k] -= sj[k] * pend;
+            }
+            for (int64_t k = 0; k < K; k++)
+                z[k] += x[q] * wj[k];
+        }
+        for (int64_t k = 0; k < K; k++) {
+            if (ci)
+                z[k] *= lz.c;
+            if (icpt)
+                z[k] += w[d * K + k];
+        }
+        dsc_convex_dloss(p, i, z, dz, NULL);
+        double *old = tab + i * K;
+        for (int64_t k = 0; k < K; k++) {
+            delta[k] = dz[k] - old[k];
+            old[k] = dz[k];
+        }
+        /* dense: w <- a w - lr (x delta + sum/m) (SAGA, old sum) or a w - lr sum/m (SAG, new sum);
+         * CSR: the same in v-space, q = lr / c', and S grows by q / m for the untouched features */
+        const double cn = ci ? lz.c * a : 1.0, qd = ci ? lr / cn : lr, qi = qd * inv, Sn = lz.S + qi;
+        for (int64_t q = 0; q < nnz; q++) {
+            const int64_t j = ci ? ci[q] : q;
+            double *wj = w + j * K, *sj = sum + j * K;
+            for (int64_t k = 0; k < K; k++) {
+                const double dx = delta[k] * x[q];
+                const double wk = ci ? wj[k] : a * wj[k];
+                if (saga) {
+                    wj[k] = wk - qd * dx - qi * sj[k];
+                    sj[k] += dx;
+                } else {
+                    sj[k] += dx;
+                    wj[k] = wk - qi * sj[k];
+                }
+            }
+            if (ci)
+                lz.Sj[j] = Sn;
+        }
+        if (ci) {
+            lz.c = cn;
+            lz.S = Sn;
+        }
+        if (icpt) {
+            for (int64_t k = 0; k < K; k++) {
+                double *wk = w + d * K + k, *sk = sum + d * K + k;
+                if (saga) {
+                    *wk -= lr * (delta[k] + *sk * inv);
+                    *sk += delta[k];
+                } else {
+                    *sk += delta[k];
+                    *wk -= lr * *sk * inv;
+                }
+            }
+        }
+        if (ci && (lz.c < 1e-100 || slv_will_record(s)))
+            lazy_flush_k(d, K, &lz, sum, w);
+        if (slv_step(s, w))
+            break;
+    }
+done:
+    free(lz.Sj);
+    return st;
+}
+
 static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, int count_seen,
                            const dsc_sum_tree *tree)
 {
@@ -514,6 +624,8 @@ static dsc_status glm_fast(slv *s, double *w, table *t, double lr, int saga, int
     double *sum = t->sum, *tab = t->tab;
     dsc_status st = DSC_OK;
     lazy lz = {1.0, 0.0, NULL};
+    if (t->K > 1)
+        return glm_fast_multi(s, w, t, lr, saga, count_seen, tree);
     if (p->sparse && lam > 0.0)
         return glm_fast_l1(s, w, t, lr, saga, tree);
     if (p->sparse)
