@@ -874,6 +874,26 @@ done:
     return st;
 }
 
+/* The loss part of a one-output linear model's full gradient, g = (1/n) sum_i x~_i phi_i'(x~_i.w) (w
+ * materialized; the ridge term left out), counted as n evaluations; phis (n values, or NULL) receives
+ * the phi_i'. The snapshots of SVRG and SARAH/SPIDER. */
+static void glm_loss_grad(slv *s, const double *w, double *g, double *phis)
+{
+    const dsc_convex_problem *p = s->p;
+    memset(g, 0, (size_t)s->dim * sizeof *g);
+    for (int64_t i = 0; i < s->n; i++) {
+        double z;
+        dsc_convex_margin(p, i, w, &z);
+        double dz = dsc_convex_dloss1(p, i, z);
+        if (phis)
+            phis[i] = dz;
+        dsc_convex_row_axpy(p, i, &dz, g);
+    }
+    for (int64_t j = 0; j < s->dim; j++)
+        g[j] /= (double)s->n;
+    s->evals += (double)s->n;
+}
+
 /* SVRG's fast path for smooth one-output linear models. With phi~_i = phi_i'(z~_i) cached at the
  * snapshot (n scalars) and mu = (1/n) sum x~_i phi~_i the loss part of the full gradient, the inner step
  *     w <- w - lr (grad f_i(w) - grad f_i(w~) + grad f(w~)) = (1 - lr l2) w - lr (mu + x~_i (phi_i'(z_i) - phi~_i))
@@ -897,16 +917,7 @@ static dsc_status svrg_glm(slv *s, double *w, double lr, int64_t m, int option, 
     int stop = 0;
     while (!stop) {
         /* the snapshot: w is materialized here */
-        memset(mu, 0, (size_t)s->dim * sizeof *mu);
-        for (int64_t i = 0; i < n; i++) {
-            double z;
-            dsc_convex_margin(p, i, w, &z);
-            dsc_convex_dloss(p, i, &z, &phis[i], NULL);
-            dsc_convex_row_axpy(p, i, &phis[i], mu);
-        }
-        for (int64_t j = 0; j < s->dim; j++)
-            mu[j] /= (double)n;
-        s->evals += (double)n;
+        glm_loss_grad(s, w, mu, phis);
         int64_t tpick = option == 2 ? 1 + slv_below(s, m) : m;
         /* the next inner example is drawn one step ahead, within the stage (the draws keep their order) */
         int64_t inext = draw_ahead(s, NULL, phis);
@@ -1038,7 +1049,7 @@ done:
 static dsc_status recursive_glm(slv *s, double *w, double lr, int64_t period)
 {
     const dsc_convex_problem *p = s->p;
-    const int64_t d = p->d, n = s->n;
+    const int64_t d = p->d;
     const int icpt = p->intercept;
     const double a = 1.0 - lr * p->l2;
     dsc_status st = DSC_OK;
@@ -1059,16 +1070,7 @@ static dsc_status recursive_glm(slv *s, double *w, double lr, int64_t period)
             /* the loss part of the full gradient at the (materialized) iterate */
             if (p->sparse && (lz.c != 1.0 || lz.S != 0.0))
                 lazy_flush(d, &lz, g, w);
-            memset(g, 0, (size_t)s->dim * sizeof *g);
-            for (int64_t i = 0; i < n; i++) {
-                double z, dz;
-                dsc_convex_margin(p, i, w, &z);
-                dz = dsc_convex_dloss1(p, i, z);
-                dsc_convex_row_axpy(p, i, &dz, g);
-            }
-            for (int64_t j = 0; j < s->dim; j++)
-                g[j] /= (double)n;
-            s->evals += (double)n;
+            glm_loss_grad(s, w, g, NULL);
             if ((t + 1) % period != 0)
                 inext = draw_ahead(s, NULL, NULL);
         } else {
@@ -1084,15 +1086,9 @@ static dsc_status recursive_glm(slv *s, double *w, double lr, int64_t period)
                     xg += x[j] * g[j];
                 }
             } else {
-                const double S = lz.S, *Sj = lz.Sj;
-                for (int64_t k = 0; k < nnz; k++) {
-                    const int64_t j = ci[k];
-                    const double wj = w[j] - g[j] * (S - Sj[j]);
-                    w[j] = wj;
-                    z += x[k] * wj;
-                    xg += x[k] * g[j];
-                }
-                z *= lz.c;
+                z = lazy_margin(&lz, g, nnz, ci, x, w);
+                for (int64_t k = 0; k < nnz; k++)
+                    xg += x[k] * g[ci[k]];
             }
             double zp = (z + lr * xg) / a;
             if (icpt) {
